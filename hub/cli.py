@@ -1,0 +1,257 @@
+"""The ``hub`` command: run the main job, read the feed, inspect sources."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.config import Config, prepare_prefect
+from hub.exceptions import HubError
+from hub.registry import SourceEntry, load_registry
+
+if TYPE_CHECKING:
+    from flows.refresh import RefreshReport
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+sources_app = typer.Typer(no_args_is_help=True, help="The source registry.")
+eval_app = typer.Typer(no_args_is_help=True, help="Measure the engine on benchmarks.")
+app.add_typer(sources_app, name="sources")
+app.add_typer(eval_app, name="eval")
+console = Console()
+errors = Console(stderr=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except HubError as exc:
+        errors.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        sys.exit(2)
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[int, typer.Option("-v", count=True, help="More log lines.")] = 0,
+) -> None:
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def run(
+    replay: Annotated[
+        Path | None,
+        typer.Option(help="Answer every request from this WARC recording."),
+    ] = None,
+    record: Annotated[
+        Path | None, typer.Option(help="Write what a live crawl fetched to this WARC.")
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(help="Judge dates as of this time instead of the fetch time."),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Crawl only this source (repeatable).")
+    ] = None,
+) -> None:
+    """Crawl every enabled source, store, merge duplicates and publish the feed."""
+    config = Config.from_env()
+    if replay is not None and not replay.is_file():
+        raise typer.BadParameter(f"{replay} does not exist", param_hint="--replay")
+    if replay and record:
+        raise typer.BadParameter("a replay fetches nothing to record", param_hint="--record")
+    entries = _chosen(load_registry(config.registry, _spider_names()), source)
+    prepare_prefect(config.data_dir)
+    from flows.crawl import CrawlOptions
+    from flows.refresh import refresh
+
+    options = CrawlOptions(
+        database_url=config.database_url,
+        replay=str(replay) if replay else None,
+        record=str(record) if record else None,
+        as_of=as_of.isoformat() if as_of else None,
+        geo_dir=config.geo_dir,
+        timeout_seconds=config.crawl_timeout_seconds,
+    )
+    mode = f"replaying {replay}" if replay else "live"
+    with console.status(f"Crawling {len(entries)} sources ({mode})…") as status:
+        watcher = _ProgressWatcher(config.database_url, status)
+        watcher.start()
+        try:
+            report = refresh(entries, options)
+        finally:
+            watcher.stop()
+    _print_report(report)
+    if all(c.status == "failed" for c in report.crawls):
+        raise typer.Exit(1)
+
+
+def _chosen(entries: list[SourceEntry], names: list[str] | None) -> list[SourceEntry]:
+    if not names:
+        return [e for e in entries if e.enabled]
+    known = {e.name: e for e in entries}
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise typer.BadParameter(f"unknown source(s): {', '.join(unknown)}")
+    return [known[n] for n in names]
+
+
+def _spider_names() -> set[str]:
+    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.project import get_project_settings
+
+    return set(SpiderLoader.from_settings(get_project_settings()).list())
+
+
+class _ProgressWatcher:
+    """Shows how many listings the running crawls have stored so far."""
+
+    def __init__(self, database_url: str, status: Any) -> None:
+        self.database_url = database_url
+        self.status = status
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        from storage.progress import count_running
+
+        while not self._stop.wait(1.0):
+            try:
+                running, stored = count_running(self.database_url)
+            except Exception:  # noqa: BLE001 - progress is best effort
+                continue
+            if running:
+                self.status.update(
+                    f"Crawling: {running} source(s) running, {stored} listings stored…"
+                )
+            else:
+                self.status.update("Matching duplicates and publishing…")
+
+
+def _print_report(report: RefreshReport) -> None:
+    table = Table(title="Crawl report")
+    for column in ("source", "status", "responses", "found", "new", "updated"):
+        table.add_column(column, justify="left" if column in ("source", "status") else "right")
+    for column in ("unchanged", "not recorded"):
+        table.add_column(column, justify="right")
+    table.add_column("dropped (reasons)")
+    totals = dict.fromkeys(("responses", "found", "new", "updated", "unchanged"), 0)
+    for crawl in report.crawls:
+        row = crawl_counts(crawl.stats)
+        for key in totals:
+            totals[key] += row[key]
+        table.add_row(
+            crawl.source,
+            crawl.status,
+            *(str(row[k]) for k in totals),
+            str(row["not_recorded"]),
+            row["dropped_text"],
+        )
+    table.add_section()
+    table.add_row("all", "", *(str(v) for v in totals.values()), "", "")
+    console.print(table)
+    for crawl in report.crawls:
+        if crawl.error:
+            console.print(f"[yellow]{crawl.source}[/yellow]: {crawl.error}", highlight=False)
+    if report.match:
+        m = report.match
+        console.print(
+            f"Matched {m.listings} listings into {m.opportunities} opportunities "
+            f"({m.merged} merged, {m.review} pairs for review, {m.compared} compared)."
+        )
+    if report.publish:
+        p = report.publish
+        console.print(
+            f"Published {p.published} opportunities "
+            f"({p.live} live, {p.closed} closed, {p.changed} changed in this run)."
+        )
+
+
+def crawl_counts(stats: dict[str, Any]) -> dict[str, Any]:
+    """The report's numbers for one crawl, from its Scrapy stats."""
+    dropped = {
+        key.split("/", 1)[1]: value
+        for key, value in stats.items()
+        if key.startswith("dropped/")
+    }
+    counts = {
+        "responses": stats.get("downloader/response_count", 0),
+        "new": stats.get("store/new", 0),
+        "updated": stats.get("store/updated", 0),
+        "unchanged": stats.get("store/unchanged", 0),
+        "not_recorded": stats.get("replay/not_recorded", 0),
+        "dropped": sum(dropped.values()),
+        "dropped_text": ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))
+        or "0",
+    }
+    counts["found"] = counts["new"] + counts["updated"] + counts["unchanged"]
+    counts["found"] += counts["dropped"]
+    return counts
+
+
+@app.command()
+def feed(
+    out: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+    all_types: Annotated[
+        bool, typer.Option("--all", help="Include live opportunities out of scope.")
+    ] = False,
+) -> None:
+    """Print the published feed as JSON Lines."""
+    from storage.feed import list_published, to_feed_record
+    from storage.session import make_engine, migrate, session_factory
+
+    config = Config.from_env()
+    engine = make_engine(config.database_url)
+    migrate(engine)
+    stream = out.open("w", encoding="utf-8") if out else sys.stdout
+    count = 0
+    try:
+        with session_factory(engine)() as session:
+            for opportunity in list_published(session, in_scope_only=not all_types):
+                record = to_feed_record(opportunity)
+                stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+    finally:
+        if out:
+            stream.close()
+    if out:
+        console.print(f"Wrote {count} opportunities to {out}")
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """The sources in the registry."""
+    config = Config.from_env()
+    table = Table()
+    for column in ("name", "spider", "kind", "trust", "schedule", "enabled"):
+        table.add_column(column)
+    for entry in load_registry(config.registry, _spider_names()):
+        table.add_row(
+            entry.name,
+            entry.spider,
+            entry.provider_kind.value,
+            str(entry.trust_rank),
+            entry.schedule or "",
+            "yes" if entry.enabled else "no",
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

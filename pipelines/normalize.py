@@ -1,0 +1,104 @@
+"""Normalisation: text, dates, pay and URLs, each parsed value beside its text.
+
+An unparseable value leaves its field empty, keeps the text, is noted in
+``item.parse_failures`` and counted under ``unparsed/<field>``; it never drops
+the listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pipelines.base import CrawlerPipeline
+from pipelines.dates import parse_closing, parse_date
+from pipelines.pay import parse_pay
+from pipelines.text import (
+    clean_whitespace,
+    decode_entities,
+    html_to_text,
+    sanitize_html,
+    to_one_line,
+)
+from pipelines.urls import canonicalize_url
+from spiders.items import ListingItem
+
+SUMMARY_LENGTH = 300
+
+
+class NormalizationPipeline(CrawlerPipeline):
+    def process_item(self, item: ListingItem) -> ListingItem:
+        self._normalize_text(item)
+        self._normalize_dates(item)
+        self._normalize_pay(item)
+        item.canonical_url = canonicalize_url(item.url)
+        if item.apply_url:
+            item.canonical_apply_url = canonicalize_url(item.apply_url)
+        return item
+
+    def _normalize_text(self, item: ListingItem) -> None:
+        item.title = clean_whitespace(decode_entities(item.title or ""))
+        if item.provider_name:
+            item.provider_name = clean_whitespace(decode_entities(item.provider_name))
+        if item.description_html:
+            item.description_text = clean_whitespace(
+                html_to_text(item.description_html)
+            )
+            item.description_safe_html = sanitize_html(item.description_html)
+            item.summary = _summary(item.description_text)
+
+    def _normalize_dates(self, item: ListingItem) -> None:
+        item.closing_date = self._parsed(
+            item, "closing_date", item.closing_text, parse_closing
+        )
+        item.posted_date = self._parsed(item, "posted_date", item.posted_text, _instant)
+        item.start_date = self._parsed(item, "start_date", item.start_text, _instant)
+
+    def _parsed(
+        self,
+        item: ListingItem,
+        name: str,
+        text: str | None,
+        parser: Callable[..., datetime | None],
+    ) -> datetime | None:
+        if not text:
+            return None
+        value = parser(text, fetched_at=item.fetched_at)
+        if value is None:
+            self._failed(item, name, text)
+        return value
+
+    def _normalize_pay(self, item: ListingItem) -> None:
+        if not item.pay_text and not item.base_salary:
+            return
+        item.pay = parse_pay(item.pay_text, item.base_salary)
+        if item.pay is None or not _pay_understood(item):
+            self._failed(item, "pay", item.pay_text or str(item.base_salary))
+
+    def _failed(self, item: ListingItem, name: str, text: str) -> None:
+        item.parse_failures[name] = text[:200]
+        self.count(f"unparsed/{name}")
+
+
+def _instant(text: str, *, fetched_at: datetime) -> datetime | None:
+    """A date or instant as an aware datetime (midnight UTC for a bare date)."""
+    value = parse_date(text, fetched_at=fetched_at)
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day, tzinfo=fetched_at.tzinfo)
+
+
+def _pay_understood(item: ListingItem) -> bool:
+    pay = item.pay
+    assert pay is not None
+    return pay.min is not None or pay.max is not None or pay.undisclosed or pay.unpaid
+
+
+def _summary(text: str | None) -> str | None:
+    if not text:
+        return None
+    line = to_one_line(text)
+    if len(line) <= SUMMARY_LENGTH:
+        return line
+    cut = line[:SUMMARY_LENGTH].rsplit(" ", 1)[0]
+    return cut + "…"

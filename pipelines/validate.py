@@ -1,0 +1,30 @@
+"""Validation: a listing without its identity or a title is dropped, with a reason."""
+
+from __future__ import annotations
+
+from pipelines.base import CrawlerPipeline
+from pipelines.text import clean_whitespace
+from pipelines.urls import safe_http_url
+from spiders.items import ListingItem
+
+MAX_KEY_LENGTH = 300
+
+
+class ValidationPipeline(CrawlerPipeline):
+    def process_item(self, item: ListingItem) -> ListingItem:
+        if not isinstance(item, ListingItem):
+            raise self.drop("not_a_listing", type(item).__name__)
+        key = clean_whitespace(item.source_key)
+        if not key:
+            raise self.drop("no_source_key", item.url)
+        if len(key) > MAX_KEY_LENGTH:
+            raise self.drop("source_key_too_long", key[:80])
+        item.source_key = key
+        url = safe_http_url(item.url)
+        if url is None:
+            raise self.drop("bad_url", repr(item.url)[:200])
+        item.url = url
+        item.apply_url = safe_http_url(item.apply_url)
+        if not clean_whitespace(item.title):
+            raise self.drop("no_title", item.url)
+        return item

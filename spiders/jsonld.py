@@ -1,0 +1,93 @@
+"""schema.org JSON-LD: every entity on a page, flattened, with ``@id`` resolved.
+
+Pages hold several ``<script type="application/ld+json">`` blocks, ``@graph``
+bundles, top-level arrays, HTML comments or CDATA around the JSON, and now and
+then one broken block beside valid ones. Each valid entity is returned; each
+broken block is reported back to the caller, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsel import Selector
+
+logger = logging.getLogger(__name__)
+
+_WRAPPERS = re.compile(
+    r"^\s*(?://\s*)?(?:<!--|<!\[CDATA\[)|(?://\s*)?(?:-->|\]\]>)\s*$"
+)
+
+
+@dataclass
+class Extraction:
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    broken_blocks: int = 0
+
+
+def extract_entities(html: str) -> Extraction:
+    """Every schema.org entity in the page's JSON-LD blocks."""
+    result = Extraction()
+    scripts = Selector(text=html).xpath(
+        '//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]/text()'
+    )
+    for script in scripts.getall():
+        try:
+            data = json.loads(_unwrap(script), strict=False)
+        except ValueError as exc:
+            result.broken_blocks += 1
+            logger.warning("Skipped a broken JSON-LD block: %s", exc)
+            continue
+        result.entities.extend(_flatten(data, context=None))
+    _resolve_references(result.entities)
+    return result
+
+
+def _unwrap(script: str) -> str:
+    text = script.strip()
+    previous = None
+    while previous != text:
+        previous = text
+        text = _WRAPPERS.sub("", text).strip()
+    return text
+
+
+def _flatten(data: Any, context: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(data, list):
+        for element in data:
+            yield from _flatten(element, context)
+        return
+    if not isinstance(data, dict):
+        return
+    context = data.get("@context", context)
+    if "@graph" in data:
+        yield from _flatten(data["@graph"], context)
+        return
+    if context is not None and "@context" not in data:
+        data = {"@context": context, **data}
+    yield data
+
+
+def _resolve_references(entities: list[dict[str, Any]]) -> None:
+    """Replace ``{"@id": ...}`` stubs with the entity of that id, one level deep."""
+    by_id = {e["@id"]: e for e in entities if isinstance(e.get("@id"), str)}
+    for entity in entities:
+        for key, value in entity.items():
+            if _is_reference(value) and value["@id"] in by_id:
+                entity[key] = by_id[value["@id"]]
+
+
+def _is_reference(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"@id"}
+
+
+def types_of(entity: dict[str, Any]) -> set[str]:
+    """An entity's types without the schema.org prefix: ``["JobPosting"]`` too."""
+    value = entity.get("@type", [])
+    names = value if isinstance(value, list) else [value]
+    return {str(n).rsplit("/", 1)[-1] for n in names if n}
