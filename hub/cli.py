@@ -253,5 +253,33 @@ def sources_list() -> None:
     console.print(table)
 
 
+BENCHMARKS = ("chicago", "abt-buy")
+SHARED_BENCHMARKS = Path("../shared/data/benchmarks")
+
+
+@eval_app.command("dedupe")
+def eval_dedupe(
+    benchmark: Annotated[str, typer.Option(help="chicago or abt-buy.")] = "chicago",
+    data_dir: Annotated[
+        Path, typer.Option(help="The folder holding the benchmark folders.")
+    ] = SHARED_BENCHMARKS,
+) -> None:
+    """Match a labelled benchmark and print precision, recall, F1, time and memory."""
+    if benchmark not in BENCHMARKS:
+        raise typer.BadParameter(f"one of {', '.join(BENCHMARKS)}", param_hint="--benchmark")
+    if not data_dir.is_dir():
+        raise typer.BadParameter(f"{data_dir} is not a folder", param_hint="--data-dir")
+    from dedupe.evaluate import evaluate
+
+    figures = evaluate(benchmark, data_dir)
+    table = Table(title=f"Dedupe on {benchmark}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in figures.items():
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        table.add_row(name, shown)
+    console.print(table)
+
+
 if __name__ == "__main__":
     main()

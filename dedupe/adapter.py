@@ -1,0 +1,273 @@
+"""The one adapter between the pure dedupe core and storage.
+
+Reads every listing and every reviewer decision, runs the matcher, keeps
+opportunity ids stable (:func:`dedupe.ids.assign_ids`), writes memberships,
+match pairs, merge and split events, and each opportunity's golden fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from dedupe.ids import IdAssignment, assign_ids
+from dedupe.match import match
+from dedupe.survive import rank_records, survive
+from dedupe.types import Decision as MatchDecision
+from dedupe.types import MatchRecord, MatchResult
+from storage.feed import record_change
+from storage.models import (
+    Decision,
+    Listing,
+    MatchPair,
+    Opportunity,
+    OpportunityMember,
+    utcnow,
+)
+from storage.session import transaction
+
+logger = logging.getLogger(__name__)
+
+LONDON = ZoneInfo("Europe/London")
+DESCRIPTION_CHARS = 2000
+# feed fields taken, each, from the most trusted member that has it
+FEED_FIELDS = (
+    "title",
+    "provider_name",
+    "provider_url",
+    "opportunity_type",
+    "level",
+    "summary",
+    "description_text",
+    "description_safe_html",
+    "closing_date",
+    "posted_date",
+    "start_date",
+    "end_date",
+    "pay",
+    "locations",
+    "mode",
+    "eligibility",
+    "apply_url",
+)
+
+
+@dataclass
+class MatchSummary:
+    listings: int
+    opportunities: int
+    merged: int
+    review: int
+    compared: int
+    block_counts: dict[str, int]
+
+
+def match_listings(factory: sessionmaker[Session]) -> MatchSummary:
+    """Match every listing, and bring opportunities and memberships up to date."""
+    with transaction(factory) as session:
+        listings = _listings(session)
+        records = [to_match_record(listing) for listing in listings]
+        result = match(records, _decisions(session))
+        assignment = _assign(session, result)
+        by_id = {str(listing.id): listing for listing in listings}
+        _write_opportunities(session, assignment, by_id, records)
+        _write_pairs(session, result)
+    merged = sum(1 for c in result.clusters if len(c) > 1)
+    logger.info("Matched %d listings into %d opportunities", len(records), merged)
+    return MatchSummary(
+        listings=len(records),
+        opportunities=len(result.clusters),
+        merged=merged,
+        review=len(result.review),
+        compared=result.compared,
+        block_counts=result.block_counts,
+    )
+
+
+def _listings(session: Session) -> list[Listing]:
+    query = (
+        select(Listing)
+        .options(selectinload(Listing.source), selectinload(Listing.member))
+        .order_by(Listing.id)
+    )
+    return list(session.scalars(query))
+
+
+def to_match_record(listing: Listing) -> MatchRecord:
+    """A stored listing as the matcher sees it."""
+    fields = listing.fields
+    place = (fields.get("locations") or [{}])[0]
+    pay = fields.get("pay") or {}
+    return MatchRecord(
+        id=str(listing.id),
+        source=listing.source.name,
+        title=listing.title,
+        provider=listing.provider_name,
+        postcode=listing.postcode,
+        outcode=listing.outcode,
+        lat=place.get("lat"),
+        lon=place.get("lon"),
+        closing=_london_date(listing.closing_date),
+        start=_parse_date(fields.get("start_date")),
+        pay_min=pay.get("min"),
+        pay_max=pay.get("max"),
+        apply_url=fields.get("canonical_apply_url"),
+        url=listing.canonical_url,
+        description=(fields.get("description_text") or "")[:DESCRIPTION_CHARS] or None,
+        address=place.get("text"),
+        trust=listing.source.trust_rank,
+        seen=listing.last_seen,
+        extra={"source_kind": listing.source.provider_kind},
+    )
+
+
+def _london_date(value: datetime | None) -> date | None:
+    return value.astimezone(LONDON).date() if value else None
+
+
+def _parse_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).date()
+    except ValueError:
+        return None
+
+
+def _decisions(session: Session) -> list[MatchDecision]:
+    """Reviewer decisions in the order taken; an undo or "unsure" clears a pair."""
+    rulings: dict[tuple[str, str], MatchDecision | None] = {}
+    for decision in session.scalars(
+        select(Decision).order_by(Decision.at, Decision.id)
+    ):
+        a, b = sorted((str(decision.listing_a), str(decision.listing_b)))
+        if decision.kind in ("must_link", "cannot_link"):
+            rulings[(a, b)] = MatchDecision(a, b, decision.kind)  # type: ignore[arg-type]
+        else:
+            rulings[(a, b)] = None
+    return [r for r in rulings.values() if r is not None]
+
+
+def _assign(session: Session, result: MatchResult) -> IdAssignment:
+    previous = {
+        str(member.listing_id): member.opportunity_id
+        for member in session.scalars(select(OpportunityMember))
+    }
+    created = dict(session.execute(select(Opportunity.id, Opportunity.created)).all())
+    return assign_ids(
+        previous,
+        result.clusters,
+        existing_ids_created=created,
+        new_id=new_opportunity_id,
+    )
+
+
+def new_opportunity_id() -> str:
+    return f"opp_{uuid.uuid4().hex[:16]}"
+
+
+def _write_opportunities(
+    session: Session,
+    assignment: IdAssignment,
+    listings: dict[str, Listing],
+    records: Sequence[MatchRecord],
+) -> None:
+    existing = {o.id: o for o in session.scalars(select(Opportunity))}
+    by_record = {r.id: r for r in records}
+    now = utcnow()
+    for cluster, opp_id in assignment.cluster_ids.items():
+        opportunity = existing.get(opp_id)
+        if opportunity is None:
+            opportunity = Opportunity(id=opp_id, created=now, modified=now)
+            session.add(opportunity)
+            existing[opp_id] = opportunity
+        members = [listings[r] for r in cluster]
+        _set_members(session, opportunity, members)
+        _set_golden(opportunity, members, [by_record[r] for r in cluster])
+    for old_id, into in assignment.merged_into.items():
+        merged = existing[old_id]
+        merged.state, merged.merged_into = "merged", into
+        merged.content_hash = None
+    session.flush()
+    for event in assignment.events:
+        if event.kind in ("merged", "split"):
+            record_change(
+                session,
+                existing[event.opp_id],
+                event.kind,
+                {"ids": list(event.related)},
+            )
+
+
+def _set_members(
+    session: Session, opportunity: Opportunity, members: list[Listing]
+) -> None:
+    for listing in members:
+        if listing.member is None:
+            listing.member = OpportunityMember(
+                listing_id=listing.id, opportunity_id=opportunity.id
+            )
+            session.add(listing.member)
+        elif listing.member.opportunity_id != opportunity.id:
+            listing.member.opportunity_id = opportunity.id
+
+
+def _set_golden(
+    opportunity: Opportunity, members: list[Listing], records: list[MatchRecord]
+) -> None:
+    golden = survive(records)
+    ranked = [
+        next(m for m in members if str(m.id) == r.id) for r in rank_records(records)
+    ]
+    values: dict[str, Any] = {}
+    field_sources: dict[str, str] = {}
+    for name in FEED_FIELDS:
+        for listing in ranked:
+            value = listing.fields.get(name)
+            if value not in (None, "", [], {}):
+                values[name] = value
+                field_sources[name] = listing.source.name
+                break
+    values["in_scope"] = any(m.in_scope for m in members)
+    values["apply_url"] = golden.apply_url or values.get("apply_url")
+    values["field_sources"] = field_sources
+    values["sources"] = [golden.primary_source, *golden.also_listed_on]
+    values["also_listed_on"] = list(golden.also_listed_on)
+    values["licences"] = sorted({m.source.licence for m in members if m.source.licence})
+    values["attributions"] = sorted(
+        {m.source.attribution for m in members if m.source.attribution}
+    )
+    opportunity.golden = values
+    opportunity.title = values.get("title")
+    opportunity.opportunity_type = values.get("opportunity_type")
+    opportunity.in_scope = values["in_scope"]
+    closing = values.get("closing_date")
+    opportunity.closing_date = datetime.fromisoformat(closing) if closing else None
+    if opportunity.state in ("merged", "deleted"):
+        opportunity.state, opportunity.merged_into = "live", None
+
+
+def _write_pairs(session: Session, result: MatchResult) -> None:
+    """Replace the stored pairs with this run's (auto and review bands)."""
+    session.execute(delete(MatchPair))
+    now = utcnow()
+    session.add_all(
+        MatchPair(
+            listing_a=int(pair.a),
+            listing_b=int(pair.b),
+            score=pair.score,
+            band=pair.band,
+            features=pair.features,
+            explanation=pair.explanation,
+            updated=now,
+        )
+        for pair in result.pairs
+    )

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import pytest
+
+from dedupe import MatchConfig, MatchRecord, match
+from dedupe.block import block_records
+from dedupe.prepared import prepare
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "kind"),
+    [
+        pytest.param(
+            {"provider": "Acme Ltd"},
+            {"provider": "ACME"},
+            "provider",
+            id="normalised provider",
+        ),
+        pytest.param(
+            {"title": "Data Apprentice"},
+            {"title": "Apprentice, Data"},
+            "title_tokens",
+            id="title tokens",
+        ),
+        pytest.param(
+            {"outcode": "LS1"},
+            {"postcode": "LS1 4AP"},
+            "outcode",
+            id="postcode district",
+        ),
+        pytest.param(
+            {"apply_url": "https://x.example/j/1"},
+            {"apply_url": "http://www.x.example/j/1/"},
+            "apply_url",
+            id="canonical apply URL",
+        ),
+        pytest.param(
+            {"phone": "0113 496 0000"},
+            {"phone": "+44 113 496 0000"},
+            "phone",
+            id="phone",
+        ),
+        pytest.param(
+            {"source_ids": ("ucas:1",)},
+            {"source_ids": ("ucas:1",)},
+            "source_ids",
+            id="source ids",
+        ),
+    ],
+)
+def test_each_key_finds_its_pair(
+    a: dict[str, object], b: dict[str, object], kind: str
+) -> None:
+    records = [
+        MatchRecord("a", "s1", **({"title": None} | a)),
+        MatchRecord("b", "s2", **({"title": None} | b)),
+    ]
+
+    pairs, counts = block_records(prepare(records), MatchConfig())
+
+    assert pairs == {(0, 1)}
+    assert counts[kind] >= 1  # title tokens: one pair per shared word
+
+
+def test_oversize_block_is_thinned_not_all_pairs() -> None:
+    titles = ["Data Apprentice", "Law Summer School", "Coding Bootcamp"]
+    records = [
+        MatchRecord(f"r{k}", "s", f"{titles[k % 3]} {k % 2}", provider="Big Provider")
+        for k in range(150)
+    ]
+    config = MatchConfig(block_keys=("provider",), max_block_size=50)
+
+    pairs, counts = block_records(prepare(records), config)
+
+    assert 0 < len(pairs) < 150 * 149 // 2
+    assert counts["provider:oversize_blocks"] == 1
+
+
+def test_blocks_past_the_hard_limit_are_dropped() -> None:
+    records = [MatchRecord(f"r{k}", "s", "Same", provider="P") for k in range(30)]
+    config = MatchConfig(
+        block_keys=("provider",), max_block_size=10, hard_block_size=20
+    )
+
+    result = match(records, config=config)
+
+    assert result.compared == 0 and result.block_counts["provider"] == 0
+
+
+def test_cross_source_only() -> None:
+    records = [MatchRecord(f"r{k}", f"s{k % 2}", "Same title") for k in range(4)]
+    config = MatchConfig(cross_source_only=True)
+
+    pairs, _ = block_records(prepare(records), config)
+
+    assert pairs == {(0, 1), (0, 3), (1, 2), (2, 3)}
