@@ -65,7 +65,7 @@ class EnrichmentPipeline(CrawlerPipeline):
     def _locations(self, item: ListingItem) -> list[Location]:
         matches = [m for m in map(normalise_postcode, item.postcodes) if m]
         for text in item.location_texts:
-            matches.extend(find_postcodes(text))
+            matches.extend(find_postcodes(text, address=True))
         locations = _unique(self._place(m) for m in matches)
         if not locations:
             locations = [Location(text=t) for t in item.location_texts]

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from pipelines.base import CrawlerPipeline
-from pipelines.dates import parse_closing, parse_date
+from pipelines.dates import LONDON, parse_closing, parse_date
 from pipelines.pay import parse_pay
 from pipelines.text import (
     clean_whitespace,
     decode_entities,
     html_to_text,
     sanitize_html,
-    to_one_line,
+    summarize,
 )
 from pipelines.urls import canonicalize_url
 from spiders.items import ListingItem
@@ -41,17 +41,15 @@ class NormalizationPipeline(CrawlerPipeline):
         if item.provider_name:
             item.provider_name = clean_whitespace(decode_entities(item.provider_name))
         if item.description_html:
-            item.description_text = clean_whitespace(
-                html_to_text(item.description_html)
-            )
-            item.description_safe_html = sanitize_html(item.description_html)
-            item.summary = _summary(item.description_text)
+            item.description_text = html_to_text(item.description_html) or None
+            item.description_safe_html = sanitize_html(item.description_html, item.url)
+            item.summary = summarize(item.description_html, SUMMARY_LENGTH)
 
     def _normalize_dates(self, item: ListingItem) -> None:
         item.closing_date = self._parsed(
             item, "closing_date", item.closing_text, parse_closing
         )
-        item.posted_date = self._parsed(item, "posted_date", item.posted_text, _instant)
+        item.posted_date = self._parsed(item, "posted_date", item.posted_text, _posted)
         item.start_date = self._parsed(item, "start_date", item.start_text, _instant)
 
     def _parsed(
@@ -71,7 +69,8 @@ class NormalizationPipeline(CrawlerPipeline):
     def _normalize_pay(self, item: ListingItem) -> None:
         if not item.pay_text and not item.base_salary:
             return
-        item.pay = parse_pay(item.pay_text, item.base_salary)
+        as_of = item.fetched_at.date()
+        item.pay = parse_pay(item.pay_text, item.base_salary, as_of=as_of)
         if item.pay is None or not _pay_understood(item):
             self._failed(item, "pay", item.pay_text or str(item.base_salary))
 
@@ -80,25 +79,22 @@ class NormalizationPipeline(CrawlerPipeline):
         self.count(f"unparsed/{name}")
 
 
-def _instant(text: str, *, fetched_at: datetime) -> datetime | None:
-    """A date or instant as an aware datetime (midnight UTC for a bare date)."""
-    value = parse_date(text, fetched_at=fetched_at)
+def _instant(
+    text: str, *, fetched_at: datetime, prefer: str = "future"
+) -> datetime | None:
+    """A date or instant as an aware datetime (a bare date: its start in London)."""
+    value = parse_date(text, fetched_at=fetched_at, prefer=prefer)
     if value is None or isinstance(value, datetime):
         return value
-    return datetime(value.year, value.month, value.day, tzinfo=fetched_at.tzinfo)
+    return datetime(value.year, value.month, value.day, tzinfo=LONDON)
+
+
+def _posted(text: str, *, fetched_at: datetime) -> datetime | None:
+    """When a listing was posted: a year-less date lies in the past."""
+    return _instant(text, fetched_at=fetched_at, prefer="past")
 
 
 def _pay_understood(item: ListingItem) -> bool:
     pay = item.pay
     assert pay is not None
     return pay.min is not None or pay.max is not None or pay.undisclosed or pay.unpaid
-
-
-def _summary(text: str | None) -> str | None:
-    if not text:
-        return None
-    line = to_one_line(text)
-    if len(line) <= SUMMARY_LENGTH:
-        return line
-    cut = line[:SUMMARY_LENGTH].rsplit(" ", 1)[0]
-    return cut + "…"
