@@ -68,7 +68,9 @@ def run(
     if replay is not None and not replay.is_file():
         raise typer.BadParameter(f"{replay} does not exist", param_hint="--replay")
     if replay and record:
-        raise typer.BadParameter("a replay fetches nothing to record", param_hint="--record")
+        raise typer.BadParameter(
+            "a replay fetches nothing to record", param_hint="--record"
+        )
     entries = _chosen(load_registry(config.registry, _spider_names()), source)
     prepare_prefect(config.data_dir)
     from flows.crawl import CrawlOptions
@@ -147,7 +149,9 @@ class _ProgressWatcher:
 def _print_report(report: RefreshReport) -> None:
     table = Table(title="Crawl report")
     for column in ("source", "status", "responses", "found", "new", "updated"):
-        table.add_column(column, justify="left" if column in ("source", "status") else "right")
+        table.add_column(
+            column, justify="left" if column in ("source", "status") else "right"
+        )
     for column in ("unchanged", "not recorded"):
         table.add_column(column, justify="right")
     table.add_column("dropped (reasons)")
@@ -168,7 +172,9 @@ def _print_report(report: RefreshReport) -> None:
     console.print(table)
     for crawl in report.crawls:
         if crawl.error:
-            console.print(f"[yellow]{crawl.source}[/yellow]: {crawl.error}", highlight=False)
+            console.print(
+                f"[yellow]{crawl.source}[/yellow]: {crawl.error}", highlight=False
+            )
     if report.match:
         m = report.match
         console.print(
@@ -266,7 +272,9 @@ def eval_dedupe(
 ) -> None:
     """Match a labelled benchmark and print precision, recall, F1, time and memory."""
     if benchmark not in BENCHMARKS:
-        raise typer.BadParameter(f"one of {', '.join(BENCHMARKS)}", param_hint="--benchmark")
+        raise typer.BadParameter(
+            f"one of {', '.join(BENCHMARKS)}", param_hint="--benchmark"
+        )
     if not data_dir.is_dir():
         raise typer.BadParameter(f"{data_dir} is not a folder", param_hint="--data-dir")
     from dedupe.evaluate import evaluate

@@ -1,9 +1,9 @@
 """The product's own errors, under one base class.
 
-    HubError
-    ├── RegistryError       sources.toml is missing or wrong (every problem at once)
-    ├── ConfigurationError  the environment or a file an operator supplies is wrong
-    └── CrawlError          a source's crawl could not run or finish
+HubError
+├── RegistryError       sources.toml is missing or wrong (every problem at once)
+├── ConfigurationError  the environment or a file an operator supplies is wrong
+└── CrawlError          a source's crawl could not run or finish
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -132,7 +133,11 @@ class ReplayMiddleware:
         stats = self.crawler.stats
         recorded = self.recording.lookup(request.url)
         if recorded is None:
-            stats.inc_value("replay/not_recorded")
+            # robots.txt missing from a recording allows all, as a 404 would
+            robots = urlsplit(request.url).path == "/robots.txt"
+            stats.inc_value(
+                "replay/robots_not_recorded" if robots else "replay/not_recorded"
+            )
             logger.info("Not recorded: %s", request.url)
             raise NotRecorded(f"not recorded: {request.url}")
         stats.inc_value("replay/answered")

@@ -56,7 +56,9 @@ def _opportunities(session: Session) -> Iterator[Opportunity]:
     query = (
         select(Opportunity)
         .where(Opportunity.state != "merged")
-        .options(selectinload(Opportunity.members).selectinload(OpportunityMember.listing))
+        .options(
+            selectinload(Opportunity.members).selectinload(OpportunityMember.listing)
+        )
         .order_by(Opportunity.id)
     )
     yield from session.scalars(query)
@@ -107,7 +109,9 @@ def _published() -> tuple[Any, ...]:
     return (Opportunity.state == "live", Opportunity.in_scope.is_(True))
 
 
-def list_published(session: Session, *, in_scope_only: bool = True) -> Iterator[Opportunity]:
+def list_published(
+    session: Session, *, in_scope_only: bool = True
+) -> Iterator[Opportunity]:
     """The published feed, in (modified, id) order, with members loaded."""
     conditions = _published() if in_scope_only else (Opportunity.state == "live",)
     query = (

@@ -153,9 +153,7 @@ class OpportunityMember(Base):
 
     __tablename__ = "opportunity_members"
 
-    listing_id: Mapped[int] = mapped_column(
-        ForeignKey("listings.id"), primary_key=True
-    )
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), primary_key=True)
     opportunity_id: Mapped[str] = mapped_column(
         ForeignKey("opportunities.id"), index=True
     )

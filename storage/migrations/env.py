@@ -13,7 +13,9 @@ connection = config.attributes.get("connection")
 if connection is None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        raise SystemExit("set sqlalchemy.url, or migrate through storage.session.migrate")
+        raise SystemExit(
+            "set sqlalchemy.url, or migrate through storage.session.migrate"
+        )
     with create_engine(url).connect() as conn:
         context.configure(connection=conn, target_metadata=Base.metadata)
         with context.begin_transaction():

@@ -31,11 +31,15 @@ def test_a_good_entry_loads_with_defaults(tmp_path):
 
     assert entry.name == "brightpath"
     assert entry.enabled is True
-    assert entry.args == {"sitemap_urls": ["https://brightpath.example.org/sitemap.xml"]}
+    assert entry.args == {
+        "sitemap_urls": ["https://brightpath.example.org/sitemap.xml"]
+    }
 
 
 def test_every_problem_is_reported_at_once_with_source_and_field(tmp_path):
-    bad = GOOD + """
+    bad = (
+        GOOD
+        + """
 [[source]]
 name = "brightpath"
 spider = "nonesuch"
@@ -44,12 +48,20 @@ trust_rank = 0
 schedule = "every day"
 colour = "blue"
 """
+    )
     with pytest.raises(RegistryError) as error:
         load_registry(write(tmp_path, bad), {"schema_org"})
 
     problems = error.value.problems
     assert len(problems) == 6
-    for field in ("name", "spider", "provider_kind", "trust_rank", "schedule", "colour"):
+    for field in (
+        "name",
+        "spider",
+        "provider_kind",
+        "trust_rank",
+        "schedule",
+        "colour",
+    ):
         assert any(f"source 'brightpath', {field}:" in p for p in problems), field
 
 

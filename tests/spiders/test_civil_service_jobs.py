@@ -15,6 +15,8 @@ from spiders.items import ListingItem
 
 SITE = "https://www.civilservicejobs.service.gov.uk"
 FETCHED = datetime(2023, 7, 2, 16, 52, tzinfo=UTC)
+CLOSES = "11:55 pm on Monday 10th July 2023"
+NEXT = "Go to next search results page"
 
 
 def sid_link(query: str) -> str:
@@ -30,7 +32,7 @@ def result_box(vacancy: int, title: str) -> str:
 <div class="search-results-job-box-location">Hull, HU1 2AA
 </div>
 <div class="search-results-job-box-salary">Salary : \xa321,000 to \xa324,500</div>
-<div class="search-results-job-box-closingdate">Closes : 11:55 pm on Monday 10th July 2023</div>
+<div class="search-results-job-box-closingdate">Closes : {CLOSES}</div>
 <div class="search-results-job-box-refcode">Reference : 30{vacancy}</div>
 </li>"""
 
@@ -38,7 +40,7 @@ def result_box(vacancy: int, title: str) -> str:
 def search_page(boxes: str, next_query: str | None) -> HtmlResponse:
     nav = ""
     if next_query:
-        nav = f'<a title="Go to next search results page" href="{sid_link(next_query)}">next</a>'
+        nav = f'<a title="{NEXT}" href="{sid_link(next_query)}">next</a>'
     body = f"<html><body>{nav}<ul>{boxes}</ul></body></html>".encode("cp1252")
     request = Request(sid_link("page=1"), meta={"fetched_at": FETCHED})
     return HtmlResponse(

@@ -48,7 +48,9 @@ def test_graph_members_inherit_context_and_references_resolve():
     [
         pytest.param('<!-- {"@type": "JobPosting", "title": "A"} -->', id="comment"),
         pytest.param('<![CDATA[ {"@type": "JobPosting", "title": "A"} ]]>', id="cdata"),
-        pytest.param('//<![CDATA[\n{"@type": "JobPosting", "title": "A"}\n//]]>', id="js"),
+        pytest.param(
+            '//<![CDATA[\n{"@type": "JobPosting", "title": "A"}\n//]]>', id="js"
+        ),
     ],
 )
 def test_wrappers_around_json_are_removed(script):

@@ -80,3 +80,14 @@ def test_a_request_not_in_the_recording_is_never_sent_and_is_counted(warc):
 def test_a_missing_recording_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         Recording(tmp_path / "absent.warc.gz")
+
+
+def test_robots_txt_missing_from_a_recording_is_counted_apart(warc):
+    replay = middleware(warc)
+
+    with pytest.raises(NotRecorded):
+        replay.process_request(Request("https://charity.example.org/robots.txt"))
+
+    stats = replay.crawler.stats
+    assert stats.get_value("replay/robots_not_recorded") == 1
+    assert stats.get_value("replay/not_recorded") is None

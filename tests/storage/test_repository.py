@@ -66,7 +66,11 @@ def test_upsert_says_new_updated_and_unchanged(factory, source_id):
         factory,
         source_id,
         run2,
-        [row("a", "Summer School", later), row("b", "Mentor (Law)", later), row("c", "X")],
+        [
+            row("a", "Summer School", later),
+            row("b", "Mentor (Law)", later),
+            row("c", "X"),
+        ],
     )
 
     assert outcomes == {
@@ -80,7 +84,9 @@ def test_upsert_says_new_updated_and_unchanged(factory, source_id):
 def test_an_unchanged_listing_has_only_last_seen_touched(factory, source_id):
     run1, run2 = new_run(factory, source_id), new_run(factory, source_id)
     upsert(factory, source_id, run1, [row("a", "Summer School")])
-    upsert(factory, source_id, run2, [row("a", "Summer School", T0 + timedelta(days=2))])
+    upsert(
+        factory, source_id, run2, [row("a", "Summer School", T0 + timedelta(days=2))]
+    )
 
     with factory() as session:
         listing = session.scalars(select(Listing)).one()
