@@ -19,6 +19,7 @@ from storage.repository import finish_crawl_run, get_source, start_crawl_run
 from storage.session import make_engine, session_factory, transaction
 
 STDERR_TAIL = 2000
+NOT_RECORDED_STAT = "downloader/exception_type_count/spiders.recording.NotRecorded"
 
 
 @dataclass
@@ -119,9 +120,13 @@ def judge(stats: dict[str, Any], error: str | None) -> str:
         return "failed"
     if stats.get("spider_errors", 0) and not stats.get("item_scraped_count"):
         return "failed"
+    # a request missing from a recording is counted by the replay itself
+    fetch_errors = stats.get("downloader/exception_count", 0) - stats.get(
+        NOT_RECORDED_STAT, 0
+    )
     troubles = (
-        stats.get("replay/not_recorded", 0)
-        + stats.get("downloader/exception_count", 0)
+        fetch_errors
+        + stats.get("replay/not_recorded", 0)
         + stats.get("spider_errors", 0)
         + stats.get("httperror/response_ignored_count", 0)
     )
@@ -135,6 +140,7 @@ def describe_failure(stats: dict[str, Any], status: str) -> str | None:
         key.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
         for key in stats
         if key.startswith("downloader/exception_type_count/")
+        and key != NOT_RECORDED_STAT
     )
     if exceptions:
         return "could not fetch: " + ", ".join(exceptions)
