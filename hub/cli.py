@@ -1,4 +1,4 @@
-"""The ``hub`` command: run the main job, read the feed, inspect sources."""
+"""The hub command: run the main job, read the feed, inspect sources."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.commands import register_all
 from hub.config import Config, prepare_prefect
 from hub.exceptions import HubError
 from hub.registry import SourceEntry, load_registry
@@ -287,6 +288,9 @@ def eval_dedupe(
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
         table.add_row(name, shown)
     console.print(table)
+
+
+register_all(app)
 
 
 if __name__ == "__main__":

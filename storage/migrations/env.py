@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from storage.models import Base
+from storage.schema import metadata
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -17,13 +17,13 @@ if connection is None:
             "set sqlalchemy.url, or migrate through storage.session.migrate"
         )
     with create_engine(url).connect() as conn:
-        context.configure(connection=conn, target_metadata=Base.metadata)
+        context.configure(connection=conn, target_metadata=metadata)
         with context.begin_transaction():
             context.run_migrations()
 else:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
