@@ -136,10 +136,22 @@ def _thinned_pairs(
         dtype=np.uint8,
         workers=config.workers,
     )
-    rows, cols = np.nonzero(scores)
-    found = {_ordered(queries[r], members[c]) for r, c in zip(rows, cols, strict=True)}
-    return [(i, j) for i, j in found if i != j]
+    rows, cols = _nearest(scores, config.thin_top_k)
+    left = np.asarray(queries)[rows]
+    right = np.asarray(members)[cols]
+    low, high = np.minimum(left, right), np.maximum(left, right)
+    keep = low != high
+    return list(zip(low[keep].tolist(), high[keep].tolist(), strict=True))
 
 
-def _ordered(i: int, j: int) -> Pair:
-    return (i, j) if i < j else (j, i)
+def _nearest(scores: np.ndarray, top_k: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every nonzero score, or only of each row's ``top_k``
+    best (plus one for the record itself)."""
+    keep = top_k + 1 if top_k is not None else scores.shape[1]
+    if keep >= scores.shape[1]:
+        return np.nonzero(scores)
+    cols = np.argpartition(scores, -keep, axis=1)[:, -keep:]
+    rows = np.repeat(np.arange(scores.shape[0]), keep)
+    cols = cols.ravel()
+    nonzero = scores[rows, cols] > 0
+    return rows[nonzero], cols[nonzero]

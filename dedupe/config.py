@@ -87,6 +87,7 @@ class MatchConfig:
     block_keys: tuple[str, ...] = DEFAULT_BLOCK_KEYS
     max_block_size: int = 60  # all pairs up to this many records
     thin_score_cutoff: float = 60.0  # 0-100 title token_sort_ratio, bigger blocks
+    thin_top_k: int | None = 10  # per record in a thinned block; None keeps all
     hard_block_size: int = 5000  # blocks beyond this are dropped
     cross_source_only: bool = False
     distinct_within_source: bool = False

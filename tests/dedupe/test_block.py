@@ -76,6 +76,31 @@ def test_oversize_block_is_thinned_not_all_pairs() -> None:
     assert counts["provider:oversize_blocks"] == 1
 
 
+@pytest.mark.parametrize(
+    ("top_k", "most_pairs"),
+    [
+        pytest.param(None, 120 * 119 // 2, id="no limit: every similar title"),
+        pytest.param(3, 120 * 3, id="each record keeps only its nearest titles"),
+    ],
+)
+def test_thinned_block_keeps_each_records_nearest(
+    top_k: int | None, most_pairs: int
+) -> None:
+    # 60 titles, each listed twice: every record's nearest title is its twin.
+    names = [f"{chr(97 + k % 26)}{chr(97 + k // 26)}" for k in range(60)]
+    records = [
+        MatchRecord(f"r{k}", "s", f"Data Apprentice {names[k // 2]}", provider="P")
+        for k in range(120)
+    ]
+    config = MatchConfig(block_keys=("provider",), max_block_size=50, thin_top_k=top_k)
+
+    pairs, _ = block_records(prepare(records), config)
+
+    assert {(k, k + 1) for k in range(0, 120, 2)} <= pairs
+    assert len(pairs) <= most_pairs
+    assert top_k is not None or len(pairs) == most_pairs
+
+
 def test_blocks_past_the_hard_limit_are_dropped() -> None:
     records = [MatchRecord(f"r{k}", "s", "Same", provider="P") for k in range(30)]
     config = MatchConfig(
