@@ -126,6 +126,16 @@ class ListingItem:
     apply_url: str | None = None
     categories: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    # added for courses, events, programmes and apprenticeship adverts
+    alternate_title: str | None = None
+    end_text: str | None = None
+    opens_text: str | None = None
+    cost_text: str | None = None
+    duration_text: str | None = None
+    hours_text: str | None = None
+    level_text: str | None = None
+    training_provider_name: str | None = None
+    positions: int | None = None
 
     # normalised by the pipelines
     summary: str | None = None

@@ -28,6 +28,8 @@ _WRAPPERS = re.compile(
 class Extraction:
     entities: list[dict[str, Any]] = field(default_factory=list)
     broken_blocks: int = 0
+    # why each broken block could not be read, for the caller's warning
+    problems: list[str] = field(default_factory=list)
 
 
 def extract_entities(html: str) -> Extraction:
@@ -41,7 +43,8 @@ def extract_entities(html: str) -> Extraction:
             data = json.loads(_unwrap(script), strict=False)
         except ValueError as exc:
             result.broken_blocks += 1
-            logger.warning("Skipped a broken JSON-LD block: %s", exc)
+            result.problems.append(str(exc))
+            logger.debug("Skipped a broken JSON-LD block (%s): %.80r", exc, script)
             continue
         result.entities.extend(_flatten(data, context=None))
     _resolve_references(result.entities)
@@ -74,12 +77,29 @@ def _flatten(data: Any, context: Any) -> Iterator[dict[str, Any]]:
 
 
 def _resolve_references(entities: list[dict[str, Any]]) -> None:
-    """Replace ``{"@id": ...}`` stubs with the entity of that id, one level deep."""
+    """Replace ``{"@id": ...}`` stubs with the entity of that id, wherever they sit.
+
+    A stub inside a list or a nested object is resolved too; an entity is never
+    expanded inside itself, so circular references end as the bare stub.
+    """
     by_id = {e["@id"]: e for e in entities if isinstance(e.get("@id"), str)}
     for entity in entities:
         for key, value in entity.items():
-            if _is_reference(value) and value["@id"] in by_id:
-                entity[key] = by_id[value["@id"]]
+            entity[key] = _resolved(value, by_id, {entity.get("@id")})
+
+
+def _resolved(value: Any, by_id: dict[str, dict[str, Any]], path: set[Any]) -> Any:
+    if isinstance(value, list):
+        return [_resolved(v, by_id, path) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if _is_reference(value):
+        target = by_id.get(value["@id"])
+        if target is None or value["@id"] in path:
+            return value
+        inner = path | {value["@id"]}
+        return {k: _resolved(v, by_id, inner) for k, v in target.items()}
+    return {k: _resolved(v, by_id, path) for k, v in value.items()}
 
 
 def _is_reference(value: Any) -> bool:

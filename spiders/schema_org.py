@@ -1,23 +1,39 @@
-"""A generic spider for sites that publish schema.org JobPosting JSON-LD.
+"""A generic spider for sites that publish schema.org listings as JSON-LD.
 
-It finds pages through the site's sitemaps (``Sitemap:`` lines in robots.txt,
-sitemap indexes, gzip) and yields one listing per JobPosting on each page. NHS
-Jobs is the first source on it (checked 2020-11: one JobPosting a page).
+It yields one listing per JobPosting, Course, EducationalOccupationalProgram or
+Event on each page, mapped by :mod:`spiders.schema_org_fields`. Pages are found
+through the site's sitemaps (``Sitemap:`` lines in robots.txt, sitemap indexes,
+gzip; Scrapy's SitemapSpider), through listing pages (``listing_urls``, whose
+links matching ``link_pattern`` are followed), or both. NHS Jobs is the first
+source on it (checked 2020-11: one JobPosting a page).
+
+Arguments come from the registry (lists) or from ``scrapy crawl -a`` (strings,
+comma-separated): ``sitemap_urls``, ``sitemap_follow``, ``listing_urls``,
+``link_pattern`` (a regular expression searched in each link's absolute URL),
+``entity_types`` (a subset of the types above) and ``max_pages`` (listing pages
+followed through ``next_page``, a CSS or XPath selector of the next link).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import re
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import scrapy
 from scrapy.http import Response
 from scrapy.spiders import SitemapSpider
 
+from spiders.args import url_list
 from spiders.base import BaseSpider
 from spiders.items import ListingItem
 from spiders.jsonld import extract_entities, types_of
+from spiders.schema_org_fields import LISTING_TYPES, listing_fields, text
+from spiders.selectors import select
 
-LISTING_TYPES = {"JobPosting"}
+DEFAULT_MAX_PAGES = 50
+_CANCELLED = "EventCancelled"
 
 
 class SchemaOrgSpider(BaseSpider, SitemapSpider):
@@ -27,125 +43,140 @@ class SchemaOrgSpider(BaseSpider, SitemapSpider):
         self,
         *args: Any,
         sitemap_urls: list[str] | str | None = None,
-        sitemap_follow: list[str] | None = None,
+        sitemap_follow: list[str] | str | None = None,
+        listing_urls: list[str] | str | None = None,
+        link_pattern: str | None = None,
+        next_page: str | None = None,
+        entity_types: list[str] | str | None = None,
+        max_pages: int | str = DEFAULT_MAX_PAGES,
         **kwargs: Any,
     ) -> None:
         if sitemap_follow:
-            self.sitemap_follow = sitemap_follow
+            self.sitemap_follow = url_list(sitemap_follow)
         super().__init__(*args, **kwargs)
-        if isinstance(sitemap_urls, str):
-            sitemap_urls = sitemap_urls.split(",")
-        if not sitemap_urls:
+        self.sitemap_urls = url_list(sitemap_urls)
+        self.listing_urls = url_list(listing_urls)
+        self.link_pattern = re.compile(link_pattern) if link_pattern else None
+        self.next_page = next_page
+        self.max_pages = int(max_pages)
+        self.entity_types = _entity_types(entity_types)
+        self._seen_pages: set[str] = set()
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        if not self.sitemap_urls and not self.listing_urls:
             raise ValueError(
-                "schema_org needs sitemap_urls (a robots.txt or sitemap URL)"
+                "schema_org needs sitemap_urls (a robots.txt or sitemap URL) "
+                "or listing_urls (pages linking to the listings)"
             )
-        self.sitemap_urls = sitemap_urls
+        async for request in super().start():
+            yield request
+        for url in self.listing_urls:
+            yield scrapy.Request(
+                url, callback=self.parse_listing_page, cb_kwargs={"page": 1}
+            )
 
     def parse(self, response: Response) -> Iterator[ListingItem]:
-        """A page that may hold JobPosting records."""
+        """A page that may hold listing records.
+
+        @url https://www.jobs.nhs.uk/xi/vacancy/916012379
+        @returns items 1 1
+        @returns requests 0 0
+        @scrapes title url source_key provider_name closing_text
+        """
+        if not isinstance(response, scrapy.http.TextResponse):
+            self.crawler.stats.inc_value("schema_org/not_text")
+            return
+        yield from self._parse_entities(response)
+
+    def parse_listing_page(
+        self, response: Response, page: int = 1
+    ) -> Iterator[ListingItem | scrapy.Request]:
+        """A page linking to listings; it may hold listings of its own too."""
+        yield from self.parse(response)
+        for url in self._listing_links(response):
+            yield scrapy.Request(url, callback=self.parse)
+        next_url = self._next_page_url(response)
+        if next_url and page < self.max_pages and next_url not in self._seen_pages:
+            self._seen_pages.add(next_url)
+            yield scrapy.Request(
+                next_url, callback=self.parse_listing_page, cb_kwargs={"page": page + 1}
+            )
+
+    def _parse_entities(self, response: Response) -> Iterator[ListingItem]:
         extraction = extract_entities(response.text)
         stats = self.crawler.stats
         if extraction.broken_blocks:
             stats.inc_value("jsonld/broken_blocks", extraction.broken_blocks)
-        postings = [e for e in extraction.entities if types_of(e) & LISTING_TYPES]
-        if not postings:
+            self.logger.warning(
+                "Skipped %d broken JSON-LD block(s) on %s: %s",
+                extraction.broken_blocks,
+                response.url,
+                "; ".join(extraction.problems),
+            )
+        entities = [e for e in extraction.entities if types_of(e) & self.entity_types]
+        if not entities:
             stats.inc_value("jsonld/pages_without_listing")
-        for index, posting in enumerate(postings):
-            yield self._parse_posting(response, posting, index)
+        for index, entity in enumerate(entities):
+            if _CANCELLED in (text(entity.get("eventStatus")) or ""):
+                stats.inc_value("schema_org/cancelled_events")
+                continue
+            yield self._parse_entity(response, entity, index, len(entities))
 
-    def _parse_posting(
-        self, response: Response, posting: dict[str, Any], index: int
+    def _parse_entity(
+        self, response: Response, entity: dict[str, Any], index: int, count: int
     ) -> ListingItem:
-        places = _as_list(posting.get("jobLocation"))
-        key = _identifier(posting) or response.url + (f"#{index}" if index else "")
+        fields = listing_fields(entity)
         return self.listing(
             response,
-            source_key=key,
-            url=_text(posting.get("url")) or response.url,
-            title=_text(posting.get("title")),
-            provider_name=_text(_get(posting, "hiringOrganization", "name")),
-            provider_url=_text(_get(posting, "hiringOrganization", "sameAs"))
-            or _text(_get(posting, "hiringOrganization", "url")),
-            location_texts=[t for t in map(_address_text, places) if t],
-            postcodes=[p for p in (_postcode(place) for place in places) if p],
-            coordinates=[c for c in map(_coordinates, places) if c],
-            base_salary=_dict(posting.get("baseSalary")),
-            pay_text=_text(_get(posting, "baseSalary", "value", "value")),
-            closing_text=_text(posting.get("validThrough")),
-            posted_text=_text(posting.get("datePosted")),
-            description_html=_text(posting.get("description")),
-            employment_type=_joined(posting.get("employmentType")),
-            workplace_type=_text(posting.get("jobLocationType")),
-            apply_url=_text(posting.get("url")),
-            categories=[c for c in [_text(posting.get("occupationalCategory"))] if c],
-            raw=posting,
+            source_key=entity_key(entity, response.url, index, count),
+            url=text(entity.get("url")) or response.url,
+            **fields,
         )
 
+    def _listing_links(self, response: Response) -> Iterator[str]:
+        if self.link_pattern is None:
+            return
+        seen: set[str] = set()
+        for href in response.css("a::attr(href)").getall():
+            url = response.urljoin(href.strip()).split("#", 1)[0]
+            if url not in seen and self.link_pattern.search(url):
+                seen.add(url)
+                yield url
 
-def _identifier(posting: dict[str, Any]) -> str | None:
-    identifier = posting.get("identifier")
+    def _next_page_url(self, response: Response) -> str | None:
+        if not self.next_page:
+            return None
+        href = select(response.selector, self.next_page).get()
+        return response.urljoin(href.strip()) if href else None
+
+
+def entity_key(entity: dict[str, Any], page_url: str, index: int, count: int) -> str:
+    """The listing's own identifier, its ``@id``, else the page's URL.
+
+    Several listings on one page without an id are told apart by a hash of
+    their type, name and start, so a reordered page keeps each key.
+    """
+    identifier = entity.get("identifier")
     if isinstance(identifier, dict):
         identifier = identifier.get("value")
-    return _text(identifier)
+    found = text(identifier) or text(entity.get("@id"))
+    if found:
+        return found
+    if count == 1:
+        return page_url
+    words = [sorted(types_of(entity)), entity.get("name"), entity.get("startDate")]
+    if not any(words[1:]):
+        return f"{page_url}#{index}"
+    digest = hashlib.sha1(repr(words).encode(), usedforsecurity=False)
+    return f"{page_url}#{digest.hexdigest()[:12]}"
 
 
-def _get(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _dict(value: Any) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        text = str(value).strip()
-        return text or None
-    return None
-
-
-def _joined(value: Any) -> str | None:
-    parts = [t for t in map(_text, _as_list(value)) if t]
-    return ", ".join(parts) or None
-
-
-def _address_text(place: Any) -> str | None:
-    address = _get(place, "address")
-    if isinstance(address, str):
-        return address.strip() or None
-    parts = [
-        _text(_get(address, name))
-        for name in (
-            "streetAddress",
-            "addressLocality",
-            "addressRegion",
-            "postalCode",
+def _entity_types(value: list[str] | str | None) -> frozenset[str]:
+    wanted = frozenset(url_list(value))
+    unknown = wanted - LISTING_TYPES
+    if unknown:
+        raise ValueError(
+            f"schema_org: unknown entity_types {sorted(unknown)}; "
+            f"known: {sorted(LISTING_TYPES)}"
         )
-    ]
-    return ", ".join(p for p in parts if p) or None
-
-
-def _postcode(place: Any) -> str | None:
-    return _text(_get(place, "address", "postalCode"))
-
-
-def _coordinates(place: Any) -> tuple[float, float] | None:
-    geo = _get(place, "geo")
-    try:
-        lat = float(_get(geo, "latitude"))
-        lon = float(_get(geo, "longitude"))
-    except (TypeError, ValueError):
-        return None
-    if -90 <= lat <= 90 and -180 <= lon <= 180:
-        return (lat, lon)
-    return None
+    return wanted or LISTING_TYPES

@@ -71,3 +71,50 @@ def test_a_broken_block_beside_valid_ones_is_counted_not_fatal():
 
     assert [e["title"] for e in extraction.entities] == ["B"]
     assert extraction.broken_blocks == 1
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param(
+            '<script type="application/ld+json">{"@graph": ['
+            '{"@id": "#org", "@type": "Organization", "name": "Org"},'
+            '{"@type": "Event", "organizer": [{"@id": "#org"}]}]}</script>',
+            {"@id": "#org", "@type": "Organization", "name": "Org"},
+            id="reference-inside-a-list",
+        ),
+        pytest.param(
+            '<script type="application/ld+json">{"@graph": ['
+            '{"@id": "#org", "@type": "Organization", "name": "Org"},'
+            '{"@type": "Event", "organizer": [{"@id": "#nowhere"}]}]}</script>',
+            {"@id": "#nowhere"},
+            id="unknown-reference-stays-a-stub",
+        ),
+    ],
+)
+def test_references_resolve_wherever_they_sit(html, expected):
+    event = extract_entities(html).entities[1]
+
+    assert event["organizer"] == [expected]
+
+
+def test_circular_references_end_as_a_stub():
+    html = (
+        '<script type="application/ld+json">{"@graph": ['
+        '{"@id": "#a", "@type": "Thing", "next": {"@id": "#b"}},'
+        '{"@id": "#b", "@type": "Thing", "next": {"@id": "#a"}}]}</script>'
+    )
+
+    first = extract_entities(html).entities[0]
+
+    assert first["next"]["@id"] == "#b"
+    assert first["next"]["next"] == {"@id": "#a"}
+
+
+def test_each_broken_block_says_why():
+    html = '<script type="application/ld+json">{"a": </script>'
+
+    extraction = extract_entities(html)
+
+    assert extraction.broken_blocks == 1
+    assert "Expecting value" in extraction.problems[0]
