@@ -13,6 +13,7 @@ from pipelines.classify import classify
 from pipelines.eligibility import extract_eligibility
 from pipelines.geo import Gazetteer
 from pipelines.postcodes import PostcodeMatch, find_postcodes, normalise_postcode
+from pipelines.support import extract_support
 from spiders.items import ListingItem, Location, Mode
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class EnrichmentPipeline(CrawlerPipeline):
         )
         text = "\n".join(t for t in (item.title, item.description_text) if t)
         item.eligibility = extract_eligibility(text)
+        support = extract_support(text)
+        item.support, item.support_evidence = support.offered, support.evidence
         return item
 
     def _locations(self, item: ListingItem) -> list[Location]:

@@ -21,7 +21,7 @@ from pipelines.text import (
     summarize,
 )
 from pipelines.urls import canonicalize_url
-from spiders.items import ListingItem
+from spiders.items import ListingItem, Pay
 
 SUMMARY_LENGTH = 300
 
@@ -38,8 +38,9 @@ class NormalizationPipeline(CrawlerPipeline):
 
     def _normalize_text(self, item: ListingItem) -> None:
         item.title = clean_whitespace(decode_entities(item.title or ""))
-        if item.provider_name:
-            item.provider_name = clean_whitespace(decode_entities(item.provider_name))
+        item.provider_name = _clean(item.provider_name)
+        item.alternate_title = _clean(item.alternate_title)
+        item.training_provider_name = _clean(item.training_provider_name)
         if item.description_html:
             item.description_text = html_to_text(item.description_html) or None
             item.description_safe_html = sanitize_html(item.description_html, item.url)
@@ -51,6 +52,8 @@ class NormalizationPipeline(CrawlerPipeline):
         )
         item.posted_date = self._parsed(item, "posted_date", item.posted_text, _posted)
         item.start_date = self._parsed(item, "start_date", item.start_text, _instant)
+        item.end_date = self._parsed(item, "end_date", item.end_text, _instant)
+        item.opens_date = self._parsed(item, "opens_date", item.opens_text, _instant)
 
     def _parsed(
         self,
@@ -67,11 +70,13 @@ class NormalizationPipeline(CrawlerPipeline):
         return value
 
     def _normalize_pay(self, item: ListingItem) -> None:
+        as_of = item.fetched_at.date()
+        if item.cost_text:
+            item.cost = parse_pay(item.cost_text, as_of=as_of)
         if not item.pay_text and not item.base_salary:
             return
-        as_of = item.fetched_at.date()
         item.pay = parse_pay(item.pay_text, item.base_salary, as_of=as_of)
-        if item.pay is None or not _pay_understood(item):
+        if not _understood(item.pay):
             self._failed(item, "pay", item.pay_text or str(item.base_salary))
 
     def _failed(self, item: ListingItem, name: str, text: str) -> None:
@@ -94,7 +99,11 @@ def _posted(text: str, *, fetched_at: datetime) -> datetime | None:
     return _instant(text, fetched_at=fetched_at, prefer="past")
 
 
-def _pay_understood(item: ListingItem) -> bool:
-    pay = item.pay
-    assert pay is not None
+def _understood(pay: Pay | None) -> bool:
+    if pay is None:
+        return False
     return pay.min is not None or pay.max is not None or pay.undisclosed or pay.unpaid
+
+
+def _clean(text: str | None) -> str | None:
+    return clean_whitespace(decode_entities(text)) if text else None

@@ -142,10 +142,15 @@ class ListingItem:
     description_text: str | None = None
     description_safe_html: str | None = None
     closing_date: datetime | None = None
+    opens_date: datetime | None = None
     posted_date: datetime | None = None
     start_date: datetime | None = None
     end_date: datetime | None = None
     pay: Pay | None = None
+    # what taking part costs the participant, and the support offered
+    cost: Pay | None = None
+    support: list[str] = field(default_factory=list)
+    support_evidence: dict[str, str] = field(default_factory=dict)
     locations: list[Location] = field(default_factory=list)
     mode: Mode | None = None
     opportunity_type: OpportunityType | None = None

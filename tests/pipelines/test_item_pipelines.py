@@ -1,0 +1,112 @@
+"""The item pipelines in order, on listings of our own making."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from scrapy.utils.test import get_crawler
+
+from pipelines.base import Drop
+from pipelines.enrich import EnrichmentPipeline
+from pipelines.normalize import NormalizationPipeline
+from pipelines.validate import ValidationPipeline
+from spiders.base import BaseSpider
+from spiders.items import ListingItem, Mode, OpportunityType, PayPeriod
+
+FETCHED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def crawler(geo_dir):
+    crawler = get_crawler(BaseSpider, {"HUB_GEO_DIR": str(geo_dir)})
+    crawler.spider = crawler._create_spider("pipeline_test")
+    return crawler
+
+
+def run(crawler, item: ListingItem) -> ListingItem:
+    for pipeline in (ValidationPipeline, NormalizationPipeline, EnrichmentPipeline):
+        item = pipeline.from_crawler(crawler).process_item(item)
+    return item
+
+
+def listing(**fields) -> ListingItem:
+    defaults = {
+        "source": "brightpath",
+        "source_key": "law-summer-school",
+        "url": "https://brightpath.example.org/opportunities/law?utm_source=x",
+        "fetched_at": FETCHED,
+        "title": "Law &amp;amp; Society Summer School",
+    }
+    return ListingItem(**{**defaults, **fields})
+
+
+def test_a_listing_is_normalised_and_enriched(crawler):
+    item = run(
+        crawler,
+        listing(
+            provider_name="Riverside Sixth Form &amp; College",
+            description_html=(
+                "<p>Open to Year&nbsp;12 students aged 16-18.</p>"
+                "<ul><li>Free travel</li><li>Meals &amp; accommodation</li></ul>"
+            ),
+            closing_text="Closing date: 3rd March",
+            cost_text="Free",
+            pay_text="Up to £400 bursary",
+            location_texts=["Example Hall, Croydon CR2 6XH"],
+        ),
+    )
+
+    assert item.title == "Law & Society Summer School"
+    assert item.provider_name == "Riverside Sixth Form & College"
+    assert (
+        item.summary
+        == "Open to Year 12 students aged 16-18. Free travel. Meals & accommodation"
+    )
+    assert item.closing_date == datetime(2026, 3, 3, 23, 59, 59, tzinfo=UTC)
+    assert item.canonical_url == "https://brightpath.example.org/opportunities/law"
+    assert item.pay.bursary and item.pay.max == 400
+    assert item.pay.period == PayPeriod.ONE_OFF
+    assert item.opportunity_type == OpportunityType.SUMMER_SCHOOL and item.in_scope
+    assert (item.eligibility.age_min, item.eligibility.age_max) == (16, 18)
+    assert "travel" in item.support
+    place = item.locations[0]
+    assert (place.postcode, place.local_authority, place.region) == (
+        "CR2 6XH",
+        "Croydon",
+        "London",
+    )
+    assert item.mode == Mode.IN_PERSON
+
+
+def test_an_unparseable_value_keeps_its_text_and_is_counted(crawler):
+    item = run(crawler, listing(closing_text="when the cohort is full"))
+
+    assert item.closing_date is None
+    assert item.closing_text == "when the cohort is full"
+    assert item.parse_failures == {"closing_date": "when the cohort is full"}
+    assert crawler.stats.get_value("unparsed/closing_date") == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        pytest.param({"title": "   "}, "no_title", id="blank title"),
+        pytest.param({"url": "javascript:alert(1)"}, "bad_url", id="script link"),
+        pytest.param({"source_key": ""}, "no_source_key", id="no key"),
+    ],
+)
+def test_a_listing_without_its_identity_is_dropped_with_a_reason(
+    crawler, fields, reason
+):
+    with pytest.raises(Drop) as dropped:
+        run(crawler, listing(**fields))
+
+    assert dropped.value.reason == reason
+    assert crawler.stats.get_value(f"dropped/{reason}") == 1
+
+
+def test_a_script_apply_link_is_removed(crawler):
+    item = run(crawler, listing(apply_url="javascript:alert(1)"))
+
+    assert item.apply_url is None

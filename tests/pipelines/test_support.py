@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipelines.support import extract_support
+
+
+@pytest.mark.parametrize(
+    ("text", "offered"),
+    [
+        pytest.param("Travel expenses are reimbursed.", ["travel"], id="travel"),
+        pytest.param("We pay train fares up to £50.", ["travel"], id="fares paid"),
+        pytest.param(
+            "Accommodation and meals are provided for the week.",
+            ["accommodation", "meals"],
+            id="residential week",
+        ),
+        pytest.param(
+            "Every apprentice gets a free laptop.", ["equipment"], id="laptop"
+        ),
+        pytest.param("A £400 bursary for each student.", ["bursary"], id="bursary"),
+        pytest.param("Travel is not covered.", [], id="negated"),
+        pytest.param("You will travel between our sites.", [], id="travel as a duty"),
+        pytest.param("", [], id="empty"),
+        pytest.param(
+            "Meals & accommodation\nFree travel",
+            ["travel"],
+            id="list lines: only those that say it is offered",
+        ),
+    ],
+)
+def test_support_offered(text, offered):
+    assert extract_support(text).offered == offered
+
+
+def test_each_code_keeps_its_sentence():
+    support = extract_support("Open to Year 12. Travel costs are paid by us.")
+
+    assert support.evidence == {"travel": "Travel costs are paid by us."}
+
+
+@given(st.text())
+def test_no_text_crashes_it(text):
+    extract_support(text)
