@@ -5,21 +5,55 @@ every member has closed, and ``deleted`` when it has no members left. Whenever
 what a consumer would see changes, it gets a new change number and a
 ``FeedChange`` row; an unchanged opportunity is left alone, so a re-run of the
 same data writes nothing.
+
+Change stamps (``FeedChange.at``, copied to ``Opportunity.modified``) are
+strictly increasing in commit order: the first change of a transaction takes
+the feed lock (a PostgreSQL advisory lock held to commit; on SQLite the write
+lock its own insert takes), and every stamp is later than the last one stored,
+by a microsecond when the clock has not moved on. A reader paging the feed by
+(modified, id) therefore never finds a change behind a position it has passed.
+
+``publish_feed`` also keeps the derived search tables of
+:mod:`storage.models_feed` in step with each opportunity's golden record.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, delete, func, insert, select, text, tuple_
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from storage.models import FeedChange, Listing, Opportunity, OpportunityMember, utcnow
+from storage.models import (
+    FeedChange,
+    Listing,
+    Opportunity,
+    OpportunityMember,
+    Source,
+    utcnow,
+)
+from storage.models_feed import OpportunityPlace, OpportunitySearch, OpportunityTag
 from storage.session import transaction
+
+# stands in for "no closing date" so that keyset pagination never meets a NULL
+NO_CLOSING_DATE = datetime(9999, 12, 31, tzinfo=UTC)
+TOMBSTONE_DAYS = 7
+# pg_advisory_xact_lock key of the change feed ("feed" in ASCII)
+FEED_LOCK_KEY = 0x66656564
+_STAMP_KEY = "storage.feed.last_stamp"
+_ONE_MICROSECOND = timedelta(microseconds=1)
+# Core tables: ORM-enabled deletes would search the session for every row
+_INDEX_TABLES = (
+    OpportunitySearch.__table__,
+    OpportunityPlace.__table__,
+    OpportunityTag.__table__,
+)
+INDEX_BATCH = 500
 
 
 @dataclass
@@ -31,18 +65,45 @@ class PublishSummary:
     deleted: int
 
 
+@dataclass
+class IndexRows:
+    """The derived rows of one opportunity, as :func:`index_rows` builds them."""
+
+    search: dict[str, Any]
+    places: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
 def publish_feed(factory: sessionmaker[Session]) -> PublishSummary:
+    """Refresh every opportunity's state, record changes, and update the index."""
     with transaction(factory) as session:
+        indexed = dict(
+            session.execute(
+                select(OpportunitySearch.opportunity_id, OpportunitySearch.indexed_hash)
+            ).all()
+        )
+        kinds = _provider_kinds(session)
         changed = 0
+        stale: list[Opportunity] = []
         for opportunity in _opportunities(session):
             if _refresh_state(session, opportunity):
                 changed += 1
-        counts = dict(
-            session.execute(
-                select(Opportunity.state, func.count()).group_by(Opportunity.state)
-            ).all()
-        )
-        published = session.scalar(select(func.count()).where(*_published()))
+            live = opportunity.state in ("live", "closed")
+            if live and indexed.get(opportunity.id, "") != opportunity.content_hash:
+                stale.append(opportunity)
+        write_index(session, stale, kinds)
+        _drop_gone_from_index(session)
+        summary = _summary(session, changed)
+    return summary
+
+
+def _summary(session: Session, changed: int) -> PublishSummary:
+    counts = dict(
+        session.execute(
+            select(Opportunity.state, func.count()).group_by(Opportunity.state)
+        ).all()
+    )
+    published = session.scalar(select(func.count()).where(*_published()))
     return PublishSummary(
         published=published or 0,
         changed=changed,
@@ -62,6 +123,10 @@ def _opportunities(session: Session) -> Iterator[Opportunity]:
         .order_by(Opportunity.id)
     )
     yield from session.scalars(query)
+
+
+def _provider_kinds(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Source.name, Source.provider_kind)).all())
 
 
 def _refresh_state(session: Session, opportunity: Opportunity) -> bool:
@@ -87,15 +152,50 @@ def record_change(
     kind: str,
     related: dict[str, Any] | None = None,
 ) -> FeedChange:
-    """Give ``opportunity`` a new change number and stamp, and log the change."""
+    """Give ``opportunity`` a new change number and stamp, and log the change.
+
+    The stamp is strictly later than every stamp already stored or given out
+    in this transaction (see the module docstring for why that matters).
+    """
+    _lock_feed(session)
     change = FeedChange(
         opportunity_id=opportunity.id, kind=kind, related=related or {}, at=utcnow()
     )
     session.add(change)
     session.flush()
+    change.at = _next_stamp(session, change)
     opportunity.change_no = change.change_no
     opportunity.modified = change.at
     return change
+
+
+def _lock_feed(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql" and _last_stamp(session) is None:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK_KEY}
+        )
+
+
+def _last_stamp(session: Session) -> datetime | None:
+    held = session.info.get(_STAMP_KEY)
+    if held is None or held[0] is not session.get_transaction():
+        return None
+    stamp: datetime = held[1]
+    return stamp
+
+
+def _next_stamp(session: Session, change: FeedChange) -> datetime:
+    last = _last_stamp(session)
+    if last is None:
+        last = session.scalar(
+            select(FeedChange.at)
+            .where(FeedChange.change_no < change.change_no)
+            .order_by(FeedChange.change_no.desc())
+            .limit(1)
+        )
+    stamp = change.at if last is None or change.at > last else last + _ONE_MICROSECOND
+    session.info[_STAMP_KEY] = (session.get_transaction(), stamp)
+    return stamp
 
 
 def _digest(opportunity: Opportunity) -> str:
@@ -107,6 +207,231 @@ def _digest(opportunity: Opportunity) -> str:
 
 def _published() -> tuple[Any, ...]:
     return (Opportunity.state == "live", Opportunity.in_scope.is_(True))
+
+
+# --- the derived search tables ------------------------------------------------
+
+
+def write_index(
+    session: Session,
+    opportunities: Sequence[Opportunity],
+    provider_kinds: dict[str, str],
+) -> None:
+    """Replace the search, place and tag rows of these opportunities."""
+    for start in range(0, len(opportunities), INDEX_BATCH):
+        _write_index_batch(
+            session, opportunities[start : start + INDEX_BATCH], provider_kinds
+        )
+
+
+def _write_index_batch(
+    session: Session,
+    opportunities: Sequence[Opportunity],
+    provider_kinds: dict[str, str],
+) -> None:
+    ids = [o.id for o in opportunities]
+    for table in _INDEX_TABLES:
+        session.execute(delete(table).where(table.c.opportunity_id.in_(ids)))
+    rows = [
+        index_rows(
+            o.id,
+            o.state,
+            o.golden,
+            created=o.created,
+            provider_kinds=provider_kinds,
+            indexed_hash=o.content_hash,
+        )
+        for o in opportunities
+        if o.state in ("live", "closed")
+    ]
+    _insert_rows(session, rows)
+
+
+def _insert_rows(session: Session, rows: Sequence[IndexRows]) -> None:
+    search = [r.search for r in rows]
+    places = [p for r in rows for p in r.places]
+    tags = [
+        {"tag": t, "opportunity_id": r.search["opportunity_id"]}
+        for r in rows
+        for t in r.tags
+    ]
+    for table, values in zip(_INDEX_TABLES, (search, places, tags), strict=True):
+        if values:
+            session.execute(insert(table), values)
+
+
+def _drop_gone_from_index(session: Session) -> None:
+    gone = select(Opportunity.id).where(Opportunity.state.in_(("merged", "deleted")))
+    for table in _INDEX_TABLES:
+        session.execute(delete(table).where(table.c.opportunity_id.in_(gone)))
+
+
+def index_rows(
+    opportunity_id: str,
+    state: str,
+    golden: dict[str, Any],
+    *,
+    created: datetime,
+    provider_kinds: dict[str, str],
+    indexed_hash: str | None = None,
+) -> IndexRows:
+    """The derived rows of one opportunity, from its golden record.
+
+    Pure, so that bulk loaders (the feed benchmark) build exactly what
+    publishing builds.
+    """
+    eligibility = golden.get("eligibility") or {}
+    search = {
+        "opportunity_id": opportunity_id,
+        "state": state,
+        "in_scope": bool(golden.get("in_scope")),
+        "opportunity_type": golden.get("opportunity_type"),
+        "mode": golden.get("mode"),
+        "age_min": _int_or_none(eligibility.get("age_min")),
+        "age_max": _int_or_none(eligibility.get("age_max")),
+        "closing_sort": _instant(golden.get("closing_date")) or NO_CLOSING_DATE,
+        "newest_sort": _instant(golden.get("posted_date")) or created,
+        "text": fold_text(
+            " ".join(
+                str(golden.get(name) or "")
+                for name in ("title", "provider_name", "summary")
+            )
+        ),
+        "indexed_hash": indexed_hash,
+    }
+    places = list(_places(opportunity_id, golden.get("locations") or []))
+    return IndexRows(search, places, _tags(golden, eligibility, provider_kinds))
+
+
+def fold_text(value: str) -> str:
+    """Text as the search column holds it: case-folded, spaces collapsed."""
+    return " ".join(value.casefold().split())
+
+
+def _places(opportunity_id: str, locations: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    for place in locations:
+        if not isinstance(place, dict):
+            continue
+        lat, lon = place.get("lat"), place.get("lon")
+        if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+            continue
+        yield {
+            "opportunity_id": opportunity_id,
+            "outcode": place.get("outcode"),
+            "lat": float(lat),
+            "lon": float(lon),
+            "local_authority": place.get("local_authority"),
+            "local_authority_code": place.get("local_authority_code"),
+            "region": place.get("region"),
+        }
+
+
+def _tags(
+    golden: dict[str, Any],
+    eligibility: dict[str, Any],
+    provider_kinds: dict[str, str],
+) -> list[str]:
+    sources = [s for s in golden.get("sources") or [] if isinstance(s, str)]
+    tags = {tag_for("source", s) for s in sources}
+    tags |= {
+        tag_for("provider_kind", provider_kinds[s])
+        for s in sources
+        if s in provider_kinds
+    }
+    tags |= {tag_for("criterion", c) for c in eligibility.get("criteria") or []}
+    for place in golden.get("locations") or []:
+        if isinstance(place, dict):
+            tags |= _place_tags(place)
+    return sorted(tags)
+
+
+def _place_tags(place: dict[str, Any]) -> set[str]:
+    tags = set()
+    for kind, key in (
+        ("la", "local_authority"),
+        ("la", "local_authority_code"),
+        ("region", "region"),
+    ):
+        if isinstance(place.get(key), str) and place[key].strip():
+            tags.add(tag_for(kind, place[key]))
+    return tags
+
+
+def tag_for(kind: str, value: object) -> str:
+    """One filter value as the tag table holds it (``kind:folded value``)."""
+    return f"{kind}:{fold_text(str(value))}"[:200]
+
+
+def _instant(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# --- reading the change feed --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    """A place in the change feed: after the item (modified, id)."""
+
+    modified: datetime
+    opportunity_id: str
+
+
+def list_feed_page(
+    session: Session, after: FeedPosition | None, limit: int
+) -> list[Row[Any]]:
+    """Up to ``limit`` recorded opportunities after ``after``, by (modified, id).
+
+    Rows (not ORM objects, which cost more to build than a page takes to read)
+    of id, state, merged_into, in_scope, modified, change_no and golden.
+    """
+    query = select(
+        Opportunity.id,
+        Opportunity.state,
+        Opportunity.merged_into,
+        Opportunity.in_scope,
+        Opportunity.modified,
+        Opportunity.change_no,
+        Opportunity.golden,
+    ).where(Opportunity.change_no > 0)
+    if after is not None:
+        query = query.where(
+            tuple_(Opportunity.modified, Opportunity.id)
+            > tuple_(after.modified, after.opportunity_id)
+        )
+    query = query.order_by(Opportunity.modified, Opportunity.id).limit(limit)
+    return list(session.execute(query))
+
+
+def list_id_events(
+    session: Session, opportunity_ids: Sequence[str], since: datetime | None
+) -> dict[str, list[FeedChange]]:
+    """Merge and split changes of these opportunities recorded after ``since``."""
+    if not opportunity_ids:
+        return {}
+    query = select(FeedChange).where(
+        FeedChange.opportunity_id.in_(opportunity_ids),
+        FeedChange.kind.in_(("merged", "split")),
+    )
+    if since is not None:
+        query = query.where(FeedChange.at > since)
+    found: dict[str, list[FeedChange]] = {}
+    for change in session.scalars(query.order_by(FeedChange.change_no)):
+        found.setdefault(change.opportunity_id, []).append(change)
+    return found
+
+
+# --- the published feed as a whole ---------------------------------------------
 
 
 def list_published(
@@ -126,6 +451,33 @@ def list_published(
         .execution_options(yield_per=500)
     )
     yield from session.scalars(query)
+
+
+def list_published_golden(
+    session: Session, *, newest_first: bool = False, batch: int = 1000
+) -> Iterator[tuple[str, datetime, int, dict[str, Any]]]:
+    """(id, modified, change_no, golden) of the published feed, streamed."""
+    order = (Opportunity.modified, Opportunity.id)
+    query = (
+        select(
+            Opportunity.id,
+            Opportunity.modified,
+            Opportunity.change_no,
+            Opportunity.golden,
+        )
+        .where(*_published())
+        .order_by(*(c.desc() for c in order) if newest_first else order)
+        .execution_options(yield_per=batch)
+    )
+    for row in session.execute(query):
+        yield row.id, row.modified, row.change_no, row.golden
+
+
+def feed_fingerprint(session: Session) -> str:
+    """Changes whenever the recorded feed does: the last change and the count."""
+    last = session.scalar(select(func.max(FeedChange.change_no))) or 0
+    count = session.scalar(select(func.count()).select_from(Opportunity)) or 0
+    return f"{last}-{count}"
 
 
 def to_feed_record(opportunity: Opportunity) -> dict[str, Any]:

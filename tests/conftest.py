@@ -27,8 +27,20 @@ def _backends() -> list[pytest.param]:
 @pytest.fixture(params=_backends())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    yield from _empty_database(request.param, tmp_path)
+
+
+@pytest.fixture(scope="module", params=_backends())
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """As ``database_url``, shared by the tests of one module."""
+    yield from _empty_database(request.param, tmp_path_factory.mktemp("db"))
+
+
+def _empty_database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'hub.sqlite'}"
         return
     yield from _postgres_schema(os.environ["HUB_TEST_DATABASE_URL"])
 
@@ -47,14 +59,14 @@ def _postgres_schema(base_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def recording() -> Path:
     if not RECORDING.is_file():
         pytest.skip(f"the shared recording is absent ({RECORDING.name})")
     return RECORDING
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def geo_dir() -> Path:
     if not GEO_DIR.is_dir():
         pytest.skip("the shared geography is absent")

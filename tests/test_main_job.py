@@ -29,12 +29,12 @@ def hub(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return result
 
 
-@pytest.fixture
-def run_env(database_url, tmp_path, geo_dir):
+@pytest.fixture(scope="module")
+def run_env(module_database_url, tmp_path_factory, geo_dir):
     env = {
         **os.environ,
-        "HUB_DATABASE_URL": database_url,
-        "HUB_DATA_DIR": str(tmp_path / "data"),
+        "HUB_DATABASE_URL": module_database_url,
+        "HUB_DATA_DIR": str(tmp_path_factory.mktemp("data")),
         "HUB_GEO_DIR": str(geo_dir),
         "COLUMNS": "200",
     }
@@ -42,16 +42,18 @@ def run_env(database_url, tmp_path, geo_dir):
     return env
 
 
-@pytest.fixture
-def replayed(recording, run_env, database_url):
+@pytest.fixture(scope="module")
+def replayed(recording, run_env, module_database_url):
     """The database after two replays, with what each run printed."""
     first = hub("run", "--replay", str(recording), env=run_env)
-    factory = session_factory(make_engine(database_url))
+    engine = make_engine(module_database_url)
+    factory = session_factory(engine)
     with factory() as session:
         ids_before = set(session.scalars(select(Opportunity.id)))
         changes_before = session.scalar(select(func.count(FeedChange.change_no)))
     second = hub("run", "--replay", str(recording), env=run_env)
-    return factory, first.stdout, second.stdout, ids_before, changes_before
+    yield factory, first.stdout, second.stdout, ids_before, changes_before
+    engine.dispose()
 
 
 def listings_of(session, source: str):

@@ -1,0 +1,395 @@
+"""Load test of the feed API on PostgreSQL at scale.
+
+    python benchmarks/feed_load.py --size 100000 --seconds 10
+
+Fills a schema of its own in PostgreSQL with ``--size`` opportunities made from
+the replayed records of ``--seed`` (a database that ``hub run --replay`` filled:
+titles, dates, places and scope perturbed), builds the derived search tables
+with the same function publishing uses, starts ``hub serve`` on 127.0.0.1, and
+drives it with a bounded async load (``--concurrency`` requests in flight for
+``--seconds`` per scenario). Prints requests per second and p50/p99 latency per
+scenario, and the time to read the whole change feed by following ``next``.
+Targets: p99 <= 50 ms for a filtered page of 50, 1,000 req/s on 2 cores, a deep
+cursor page within 1.2x the first, a full sync within 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hub.web.search import OpportunityQuery, encode_cursor  # noqa: E402
+from storage.feed import index_rows  # noqa: E402
+from storage.models import Opportunity, Source  # noqa: E402
+from storage.session import make_engine, migrate  # noqa: E402
+
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+DESCRIPTION_CHARS = 1500
+TITLE_WORDS = ("Trainee", "Junior", "Level 3", "Degree", "Summer", "Graduate")
+
+
+@dataclass
+class Scenario:
+    name: str
+    urls: list[str]
+
+
+def main() -> None:
+    args = _arguments()
+    templates, kinds = _templates(args.seed)
+    url = _schema_url(args.database, args.schema)
+    started = time.perf_counter()
+    _fill(url, args.database, args.schema, templates, kinds, args.size)
+    print(
+        f"filled {args.size:,} opportunities in {time.perf_counter() - started:.1f} s"
+    )
+    port = _free_port()
+    server = _serve(url, port, args.workers)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(base)
+        scenarios = _scenarios(url, templates, args.size)
+        print(f"{'scenario':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        for scenario in scenarios:
+            result = asyncio.run(_drive(base, scenario, args.seconds, args.concurrency))
+            print(
+                f"{scenario.name:<34}{result['rps']:>9.0f}{result['p50']:>9.1f}"
+                f"{result['p99']:>9.1f}{result['errors']:>8}"
+            )
+        items, pages, seconds = _sync(base)
+        print(f"full sync: {items:,} items in {pages:,} pages, {seconds:.1f} s")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        if not args.keep:
+            _drop_schema(args.database, args.schema)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="Opportunities.")
+    parser.add_argument("--seconds", type=float, default=10.0, help="Per scenario.")
+    parser.add_argument("--concurrency", type=int, default=32, help="In flight.")
+    parser.add_argument("--workers", type=int, default=2, help="Server processes.")
+    parser.add_argument(
+        "--seed",
+        default=os.getenv("HUB_DATABASE_URL", "sqlite:///data/hub.sqlite"),
+        help="A database filled by `hub run --replay` (the real records).",
+    )
+    parser.add_argument(
+        "--database", default="postgresql://postgres@127.0.0.1:5432/test"
+    )
+    parser.add_argument("--schema", default="feed_load_bench")
+    parser.add_argument("--keep", action="store_true", help="Keep the schema.")
+    return parser.parse_args()
+
+
+def _templates(seed: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    engine = make_engine(seed)
+    with engine.connect() as connection:
+        goldens = list(connection.scalars(select(Opportunity.golden)))
+        kinds = dict(
+            connection.execute(select(Source.name, Source.provider_kind)).all()
+        )
+    engine.dispose()
+    if not goldens:
+        raise SystemExit(f"{seed} holds no opportunities: run `hub run --replay` first")
+    return goldens, kinds
+
+
+def _schema_url(database: str, schema: str) -> str:
+    url = make_url(database).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+def _admin(database: str) -> Any:
+    return create_engine(make_url(database).set(drivername="postgresql+psycopg"))
+
+
+def _drop_schema(database: str, schema: str) -> None:
+    admin = _admin(database)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _fill(
+    url: str,
+    database: str,
+    schema: str,
+    templates: list[dict[str, Any]],
+    kinds: dict[str, str],
+    size: int,
+) -> None:
+    _drop_schema(database, schema)
+    admin = _admin(database)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    chooser = random.Random(20261204)
+    places = [p for g in templates for p in g.get("locations") or [] if p.get("lat")]
+    with psycopg.connect(make_url(database).render_as_string(False)) as connection:
+        connection.execute(f'SET search_path TO "{schema}"')
+        _copy_all(connection, templates, places, kinds, size, chooser)
+        connection.execute("ANALYZE")
+
+
+COPIES = {
+    "opportunities": "id, state, created, modified, change_no, title, "
+    "opportunity_type, in_scope, closing_date, golden, content_hash",
+    "feed_changes": "change_no, opportunity_id, kind, at, related",
+    "opportunity_search": "opportunity_id, state, in_scope, opportunity_type, mode, "
+    "age_min, age_max, closing_sort, newest_sort, text, indexed_hash",
+    "opportunity_places": "opportunity_id, outcode, lat, lon, local_authority, "
+    "local_authority_code, region",
+    "opportunity_tags": "tag, opportunity_id",
+}
+
+
+def _copy_all(
+    connection: psycopg.Connection,
+    templates: list[dict[str, Any]],
+    places: list[dict[str, Any]],
+    kinds: dict[str, str],
+    size: int,
+    chooser: random.Random,
+) -> None:
+    batch = 20_000
+    for start in range(0, size, batch):
+        rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in COPIES}
+        for n in range(start, min(size, start + batch)):
+            _rows_of(n, templates, places, kinds, chooser, rows)
+        for table, columns in COPIES.items():
+            with connection.cursor().copy(
+                f"COPY {table} ({columns}) FROM STDIN"
+            ) as copy:
+                for row in rows[table]:
+                    copy.write_row(row)
+        connection.commit()
+
+
+def _rows_of(
+    n: int,
+    templates: list[dict[str, Any]],
+    places: list[dict[str, Any]],
+    kinds: dict[str, str],
+    chooser: random.Random,
+    rows: dict[str, list[tuple[Any, ...]]],
+) -> None:
+    record = _perturb(chooser.choice(templates), places, chooser)
+    opportunity_id = f"opp_{hashlib.sha1(str(n).encode()).hexdigest()[:16]}"
+    modified = BASE + timedelta(microseconds=n * 7)
+    created = modified - timedelta(days=chooser.randint(0, 60))
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+    closing = record.get("closing_date")
+    rows["opportunities"].append(
+        (opportunity_id, "live", created, modified, n + 1, record.get("title"),
+         record.get("opportunity_type"), bool(record.get("in_scope")),
+         datetime.fromisoformat(closing) if closing else None,
+         json.dumps(record), digest)
+    )  # fmt: skip
+    rows["feed_changes"].append((n + 1, opportunity_id, "updated", modified, "{}"))
+    derived = index_rows(
+        opportunity_id, "live", record, created=created, provider_kinds=kinds,
+        indexed_hash=digest,
+    )  # fmt: skip
+    rows["opportunity_search"].append(tuple(derived.search[k] for k in _SEARCH_KEYS))
+    rows["opportunity_places"].extend(
+        tuple(p[k] for k in _PLACE_KEYS) for p in derived.places
+    )
+    rows["opportunity_tags"].extend((tag, opportunity_id) for tag in derived.tags)
+
+
+_SEARCH_KEYS = [c.strip() for c in COPIES["opportunity_search"].split(",")]
+_PLACE_KEYS = [c.strip() for c in COPIES["opportunity_places"].split(",")]
+
+
+def _perturb(
+    template: dict[str, Any], places: list[dict[str, Any]], chooser: random.Random
+) -> dict[str, Any]:
+    record = dict(template)
+    record.pop("description_safe_html", None)
+    record["description_text"] = (record.get("description_text") or "")[
+        :DESCRIPTION_CHARS
+    ]
+    if chooser.random() < 0.5:
+        record["title"] = f"{chooser.choice(TITLE_WORDS)} {record.get('title') or ''}"
+    shift = timedelta(days=chooser.randint(-30, 400), minutes=chooser.randint(0, 1439))
+    for name in ("closing_date", "posted_date"):
+        if record.get(name):
+            record[name] = (datetime.fromisoformat(record[name]) + shift).isoformat()
+    place = dict(chooser.choice(places))
+    place["lat"] += chooser.uniform(-0.02, 0.02)
+    place["lon"] += chooser.uniform(-0.02, 0.02)
+    record["locations"] = [place]
+    if chooser.random() < 0.25:
+        record["in_scope"] = True
+        record["opportunity_type"] = chooser.choice(
+            ["apprenticeship", "traineeship", "internship", "summer_school"]
+        )
+    return record
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HUB_DATABASE_URL": url}
+    env.setdefault("HUB_GEO_DIR", str(REPO.parent / "shared" / "data" / "geo"))
+    command = [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)]
+    return subprocess.Popen([*command, "--workers", str(workers)], cwd=REPO, env=env)
+
+
+def _wait(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/feed?limit=1", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise SystemExit("the server did not start")
+
+
+def _scenarios(url: str, templates: list[dict[str, Any]], size: int) -> list[Scenario]:
+    places = [p for g in templates for p in g.get("locations") or []]
+    regions = sorted({p["region"] for p in places if p.get("region")})
+    outcodes = sorted({p["outcode"] for p in places if p.get("outcode")})
+    chooser = random.Random(7)
+    filtered = [
+        f"/opportunities?limit=50&in_scope=any&type=apprenticeship&region={r}"
+        for r in regions
+    ]
+    near = [
+        f"/opportunities?limit=50&in_scope=any&near={o}&radius_km=10"
+        for o in chooser.sample(outcodes, min(50, len(outcodes)))
+    ]
+    return [
+        Scenario("first page (50, published)", ["/opportunities?limit=50"]),
+        Scenario("deep cursor page (50, ~90%)", _deep_pages(url, size)),
+        Scenario("filtered page (type+region, 50)", filtered),
+        Scenario("near a postcode, 10 km (50)", near),
+        Scenario("opportunity detail", _details(url, chooser)),
+        Scenario("feed page (RPDE, 500)", _feed_pages(url, chooser)),
+    ]
+
+
+def _deep_pages(url: str, size: int) -> list[str]:
+    engine = make_engine(url)
+    query = OpportunityQuery(limit=50)
+    with engine.connect() as connection:
+        published = connection.scalar(
+            text("SELECT count(*) FROM opportunity_search WHERE in_scope")
+        )
+        rows = connection.execute(
+            text(
+                "SELECT opportunity_id, closing_sort AS sort_key"
+                " FROM opportunity_search WHERE state = 'live' AND in_scope"
+                " ORDER BY closing_sort, opportunity_id OFFSET :o LIMIT 20"
+            ),
+            {"o": int((published or 0) * 0.9)},
+        ).all()
+    engine.dispose()
+    return [f"/opportunities?limit=50&cursor={encode_cursor(query, r)}" for r in rows]
+
+
+def _details(url: str, chooser: random.Random) -> list[str]:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        ids = list(connection.scalars(text("SELECT id FROM opportunities LIMIT 5000")))
+    engine.dispose()
+    return [f"/opportunities/{i}" for i in chooser.sample(ids, min(200, len(ids)))]
+
+
+def _feed_pages(url: str, chooser: random.Random) -> list[str]:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT modified, id FROM opportunities"
+                " TABLESAMPLE SYSTEM (1) LIMIT 200"
+            )
+        ).all()
+    engine.dispose()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return [
+        f"/feed?limit=500&afterTimestamp={(m - epoch) // timedelta(microseconds=1)}"
+        f"&afterId={i}"
+        for m, i in rows
+    ]
+
+
+async def _drive(
+    base: str, scenario: Scenario, seconds: float, concurrency: int
+) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency)
+
+    async def worker(client: httpx.AsyncClient, chooser: random.Random) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            response = await client.get(chooser.choice(scenario.urls))
+            latencies.append(time.perf_counter() - started)
+            errors += response.status_code != 200
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        began = time.perf_counter()
+        await asyncio.gather(
+            *(worker(client, random.Random(n)) for n in range(concurrency))
+        )
+        elapsed = time.perf_counter() - began
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": cuts[49] * 1000,
+        "p99": cuts[98] * 1000,
+        "errors": errors,
+    }
+
+
+def _sync(base: str) -> tuple[int, int, float]:
+    items = pages = 0
+    started = time.perf_counter()
+    url = f"{base}/feed?limit=500&scope=all"
+    with httpx.Client(timeout=60) as client:
+        while True:
+            page = client.get(url).json()
+            pages += 1
+            items += len(page["items"])
+            if not page["items"]:
+                return items, pages, time.perf_counter() - started
+            url = page["next"]
+
+
+if __name__ == "__main__":
+    main()

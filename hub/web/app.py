@@ -1,0 +1,60 @@
+"""The FastAPI app: routers for the feed API and exports, JSON errors, ETags, CORS.
+
+Further pages (reviewers', coverage) are further routers: add one with
+``app.include_router(...)`` on the app :func:`create_app` returns, or list it in
+``ROUTERS``. Every router reads the database through
+``hub.web.context.get_context``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from hub.config import Config
+from hub.web import exports, feed_api
+from hub.web.context import FEED_LICENCE, FeedContext
+from hub.web.errors import install_error_handlers
+from hub.web.etag import ETagMiddleware
+from storage.session import make_engine, session_factory
+
+ROUTERS: tuple[APIRouter, ...] = (feed_api.router, exports.router)
+
+
+def create_app(
+    database_url: str,
+    *,
+    geo_dir: str | None = None,
+    licence: str = FEED_LICENCE,
+) -> FastAPI:
+    """The consumer feed over ``database_url`` (already migrated: ``hub serve``
+    migrates before it starts). ``geo_dir`` defaults to ``HUB_GEO_DIR``."""
+    app = FastAPI(
+        title="Opportunity Hub feed",
+        summary="UK social mobility opportunities, merged from many sources.",
+        version="1",
+    )
+    engine = make_engine(database_url)
+    app.state.hub = FeedContext(
+        engine=engine,
+        factory=session_factory(engine),
+        geo_dir=geo_dir if geo_dir is not None else Config.from_env().geo_dir,
+        licence=licence,
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(ETagMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET"],
+        allow_headers=["If-None-Match"],
+        expose_headers=["ETag"],
+    )
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app over the configured database, for ``uvicorn --factory``."""
+    return create_app(Config.from_env().database_url)

@@ -1,0 +1,44 @@
+"""What every router needs: the database, the geography and the feed's licence."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipelines.enrich import load_gazetteer
+from pipelines.geo import Gazetteer
+
+logger = logging.getLogger(__name__)
+
+# The hub's own licence for the compiled feed; each item also names the
+# licences and attributions of the sources it came from.
+FEED_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
+
+
+@dataclass
+class FeedContext:
+    engine: Engine
+    factory: sessionmaker[Session]
+    geo_dir: str | None = None
+    licence: str = FEED_LICENCE
+    _gazetteer: Gazetteer | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def gazetteer(self) -> Gazetteer | None:
+        """The geography of ``geo_dir``, loaded on first use (None without one)."""
+        if self.geo_dir is None:
+            return None
+        with self._lock:
+            if self._gazetteer is None:
+                self._gazetteer = load_gazetteer(self.geo_dir)
+        return self._gazetteer
+
+
+def get_context(request: Request) -> FeedContext:
+    context: FeedContext = request.app.state.hub
+    return context

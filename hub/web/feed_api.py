@@ -1,0 +1,188 @@
+"""The feed API: finding opportunities, one opportunity, the change feed, sources."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from hub.web.context import FeedContext, get_context
+from hub.web.errors import ApiError
+from hub.web.records import detail_record, summary_record
+from hub.web.rpde import MAX_RPDE_PAGE, Scope, from_micros, rpde_page, to_micros
+from hub.web.search import OpportunityQuery, distance_km, find_centre, search
+from hub.web.sources import list_source_reports
+from storage.feed import FeedPosition
+from storage.models import Listing, Opportunity, OpportunityMember
+
+router = APIRouter()
+Context = Annotated[FeedContext, Depends(get_context)]
+MAX_MERGE_HOPS = 20
+# 9999-12-31T23:59:59.999999Z in microseconds since 1970
+MAX_MICROS = 253_402_300_799_999_999
+
+
+def json_response(payload: Any, status_code: int = 200) -> Response:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return Response(body.encode(), status_code, media_type="application/json")
+
+
+@router.get("/", summary="What this server offers")
+def index(request: Request, context: Context) -> Response:
+    base = str(request.base_url).rstrip("/")
+    paths = ("opportunities", "feed", "sources", "docs", *EXPORT_PATHS)
+    return json_response(
+        {
+            "name": "Opportunity Hub feed",
+            "license": context.licence,
+            "links": {path: f"{base}/{path}" for path in paths},
+        }
+    )
+
+
+EXPORT_PATHS = (
+    "export.jsonl",
+    "export.csv",
+    "export.jsonld",
+    "export.openreferral.json",
+    "feed.json",
+    "feed.atom",
+)
+
+
+@router.get("/opportunities", summary="Find opportunities")
+def list_opportunities(
+    request: Request,
+    context: Context,
+    query: Annotated[OpportunityQuery, Query()],
+) -> Response:
+    """Filtered, sorted and paged with an opaque cursor (follow ``next``)."""
+    centre = find_centre(query.near, context.gazetteer()) if query.near else None
+    with context.factory() as session:
+        page = search(session, query, centre)
+    base = str(request.base_url).rstrip("/")
+    items = [_summary(row, base) for row in page.rows]
+    next_url = None
+    if page.next_cursor:
+        next_url = str(request.url.include_query_params(cursor=page.next_cursor))
+    return json_response({"items": items, "next": next_url, "license": context.licence})
+
+
+def _summary(row: Any, base: str) -> dict[str, Any]:
+    record = summary_record(row.opportunity_id, row.state, row.modified, row.golden)
+    record["url"] = f"{base}/opportunities/{row.opportunity_id}"
+    if "distance" in row._fields:
+        record["distance_km"] = distance_km(row.distance)
+    return record
+
+
+@router.get(
+    "/opportunities/{opportunity_id}",
+    summary="One opportunity",
+    responses={
+        301: {"description": "Merged into another"},
+        410: {"description": "Deleted"},
+    },
+)
+def get_opportunity(
+    request: Request, context: Context, opportunity_id: str
+) -> Response:
+    """With member listings, each field's source, also-listed-on and licences."""
+    with context.factory() as session:
+        opportunity = _load(session, opportunity_id)
+        if opportunity is None:
+            raise ApiError(404, "not_found", f"no opportunity {opportunity_id!r}")
+        if opportunity.state == "merged":
+            target = _survivor(session, opportunity)
+            url = request.url_for("get_opportunity", opportunity_id=target)
+            return RedirectResponse(str(url), status_code=301)
+        if opportunity.state == "deleted":
+            raise ApiError(410, "gone", f"opportunity {opportunity_id!r} was deleted")
+        return json_response(detail_record(opportunity))
+
+
+def _load(session: Session, opportunity_id: str) -> Opportunity | None:
+    query = (
+        select(Opportunity)
+        .where(Opportunity.id == opportunity_id)
+        .options(
+            selectinload(Opportunity.members)
+            .selectinload(OpportunityMember.listing)
+            .selectinload(Listing.source)
+        )
+    )
+    return session.scalar(query)
+
+
+def _survivor(session: Session, opportunity: Opportunity) -> str:
+    current = opportunity
+    for _ in range(MAX_MERGE_HOPS):
+        if current.state != "merged" or current.merged_into is None:
+            break
+        following = session.get(Opportunity, current.merged_into)
+        if following is None:
+            break
+        current = following
+    return current.id
+
+
+class FeedQuery(BaseModel):
+    """The parameters of ``GET /feed``; any other parameter is a 400."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    afterTimestamp: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_MICROS,
+        description="Position: the modified stamp of the last item read.",
+    )  # noqa: N815
+    afterId: str | None = Field(
+        None, max_length=40, description="Position: the id of the last item read."
+    )  # noqa: N815
+    limit: int = Field(100, ge=1, le=MAX_RPDE_PAGE)
+    scope: Scope = Field(
+        "published",
+        description="'all' also shows opportunities out of scope as updates.",
+    )
+
+
+@router.get("/feed", summary="The change feed (RPDE)")
+def get_feed(
+    request: Request, context: Context, query: Annotated[FeedQuery, Query()]
+) -> Response:
+    """Follow ``next`` until a page has no items; its ``next`` is itself."""
+    if (query.afterTimestamp is None) != (query.afterId is None):
+        raise ApiError(
+            400, "invalid_position", "give afterTimestamp and afterId together"
+        )
+    after = None
+    if query.afterTimestamp is not None and query.afterId is not None:
+        after = FeedPosition(from_micros(query.afterTimestamp), query.afterId)
+
+    def next_url(position: FeedPosition | None) -> str:
+        if position is None:
+            return str(request.url)
+        return str(
+            request.url.include_query_params(
+                afterTimestamp=to_micros(position.modified),
+                afterId=position.opportunity_id,
+            )
+        )
+
+    with context.factory() as session:
+        page = rpde_page(
+            session, after, query.limit, query.scope, context.licence, next_url
+        )
+    return json_response(page)
+
+
+@router.get("/sources", summary="Sources, their last run and field coverage")
+def get_sources(context: Context) -> Response:
+    with context.factory() as session:
+        return json_response({"sources": list_source_reports(session)})

@@ -1,0 +1,123 @@
+"""Opportunities as consumers read them, with every scraped value kept as data.
+
+Links are emitted only when they are absolute http(s) URLs; anything else
+(``javascript:``, ``data:``, relative paths) becomes ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from storage.models import Opportunity
+
+_UNSAFE_URL_CHARS = re.compile(r"[\x00-\x20\x7f<>\"'`\\]")
+# the fields that hold links, in golden records and listings alike
+URL_FIELDS = ("apply_url", "provider_url", "url", "listing_url", "canonical_apply_url")
+# golden fields a list page carries (descriptions only on the detail page)
+SUMMARY_FIELDS = (
+    "title",
+    "provider_name",
+    "provider_url",
+    "opportunity_type",
+    "level",
+    "summary",
+    "closing_date",
+    "posted_date",
+    "start_date",
+    "end_date",
+    "pay",
+    "locations",
+    "mode",
+    "eligibility",
+    "apply_url",
+    "in_scope",
+    "sources",
+    "also_listed_on",
+    "licences",
+    "attributions",
+)
+
+
+def safe_url(value: object) -> str | None:
+    """``value`` when it is an absolute http(s) URL with a host, else None."""
+    if not isinstance(value, str) or _UNSAFE_URL_CHARS.search(value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return value
+
+
+def clean(record: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy of ``record`` with each link field checked by
+    :func:`safe_url` (the keys, not the values, of ``field_sources`` name
+    fields, so only the link fields themselves are looked at)."""
+    cleaned = dict(record)
+    for key in URL_FIELDS:
+        if cleaned.get(key) is not None:
+            cleaned[key] = safe_url(cleaned[key])
+    return cleaned
+
+
+def summary_record(
+    opportunity_id: str, state: str, modified: datetime, golden: dict[str, Any]
+) -> dict[str, Any]:
+    record = {name: golden.get(name) for name in SUMMARY_FIELDS}
+    return clean(
+        {
+            "id": opportunity_id,
+            "state": state,
+            **record,
+            "modified": modified.isoformat(),
+        }
+    )
+
+
+def golden_record(
+    opportunity_id: str, state: str, modified: datetime, golden: dict[str, Any]
+) -> dict[str, Any]:
+    """Every golden field, with the provenance of each (``field_sources``)."""
+    return clean(
+        {
+            "id": opportunity_id,
+            "state": state,
+            "modified": modified.isoformat(),
+            **golden,
+        }
+    )
+
+
+def detail_record(opportunity: Opportunity) -> dict[str, Any]:
+    """One opportunity with its member listings, provenance and licences."""
+    record = golden_record(
+        opportunity.id, opportunity.state, opportunity.modified, opportunity.golden
+    )
+    record["change_no"] = opportunity.change_no
+    record["listings"] = [
+        _listing(member.listing)
+        for member in sorted(opportunity.members, key=lambda m: m.listing_id)
+    ]
+    return record
+
+
+def _listing(listing: Any) -> dict[str, Any]:
+    return clean(
+        {
+            "source": listing.source.name,
+            "source_key": listing.source_key,
+            "url": listing.url,
+            "title": listing.title,
+            "status": listing.status,
+            "first_seen": listing.first_seen.isoformat(),
+            "last_seen": listing.last_seen.isoformat(),
+            "provider_kind": listing.source.provider_kind,
+            "licence": listing.source.licence,
+            "attribution": listing.source.attribution,
+        }
+    )

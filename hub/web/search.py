@@ -1,0 +1,328 @@
+"""Finding opportunities: filters, sorts and keyset cursors over the search tables.
+
+A cursor is opaque to clients: base64url JSON holding the sort, the last row's
+sort key and id, and a digest of the filters, so that a cursor can only continue
+the query it came from. Distance is a flat-earth approximation (degrees of
+latitude, and of longitude scaled by the cosine of the centre's latitude), close
+to great-circle distance within the 200 km a search may cover, and computed with
+plain arithmetic so it runs alike on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from hub.web.errors import ApiError
+from pipelines.geo import Gazetteer
+from pipelines.postcodes import normalise_postcode
+from storage.feed import fold_text, tag_for
+from storage.models import Opportunity
+from storage.models_feed import OpportunityPlace, OpportunitySearch, OpportunityTag
+
+KM_PER_DEGREE = 111.195
+MAX_RADIUS_KM = 200.0
+MAX_PAGE = 100
+S = OpportunitySearch.__table__.c
+P = OpportunityPlace.__table__.c
+T = OpportunityTag.__table__.c
+O = Opportunity.__table__.c  # noqa: E741
+
+
+class OpportunityQuery(BaseModel):
+    """The parameters of ``GET /opportunities``; any other parameter is a 400."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(
+        None, max_length=200, description="Words in the title, provider or summary."
+    )
+    type: list[str] = Field(
+        default_factory=list, description="Opportunity type (repeatable)."
+    )
+    in_scope: Literal["true", "false", "any"] = Field(
+        "true",
+        description="Published (in scope) ones only, the others only, or both.",
+    )
+    region: str | None = Field(
+        None, max_length=100, description="Region name, e.g. North East."
+    )
+    local_authority: str | None = Field(
+        None, max_length=100, description="Local authority name or GSS code."
+    )
+    near: str | None = Field(
+        None, max_length=12, description="A UK postcode or postcode district."
+    )
+    radius_km: float = Field(
+        25.0, gt=0, le=MAX_RADIUS_KM, description="Search radius around `near`."
+    )
+    mode: Literal["in_person", "remote", "hybrid", "national"] | None = None
+    age: int | None = Field(
+        None, ge=0, le=120, description="An age the opportunity is open to."
+    )
+    closing_after: datetime | None = Field(
+        None,
+        description="Closing after this instant (no closing date counts as open).",
+    )
+    criteria: list[str] = Field(
+        default_factory=list,
+        description="Eligibility criteria, all required (repeatable).",
+    )
+    provider_kind: Literal["charity", "employer", "government", "aggregator"] | None = (
+        None
+    )
+    source: list[str] = Field(
+        default_factory=list, description="Listed on any of these sources (repeatable)."
+    )
+    sort: Literal["closing", "newest", "distance"] = "closing"
+    limit: int = Field(20, ge=1, le=MAX_PAGE)
+    cursor: str | None = Field(None, max_length=1000)
+
+    def filter_digest(self) -> str:
+        values = self.model_dump(mode="json", exclude={"cursor", "limit"})
+        encoded = json.dumps(values, sort_keys=True).encode()
+        return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Centre:
+    lat: float
+    lon: float
+    outcode: str
+
+    def squared_degrees(self) -> ColumnElement[float]:
+        scale = math.cos(math.radians(self.lat))
+        dx = (P.lon - self.lon) * scale
+        dy = P.lat - self.lat
+        return dx * dx + dy * dy
+
+    def box(self, radius_km: float) -> list[ColumnElement[bool]]:
+        dlat = radius_km / KM_PER_DEGREE
+        dlon = dlat / max(math.cos(math.radians(self.lat)), 0.01)
+        return [
+            P.lat.between(self.lat - dlat, self.lat + dlat),
+            P.lon.between(self.lon - dlon, self.lon + dlon),
+        ]
+
+
+@dataclass
+class SearchPage:
+    rows: list[Any]
+    next_cursor: str | None
+
+
+def find_centre(near: str, gazetteer: Gazetteer | None) -> Centre:
+    """The centre of a postcode's district, or a 422 that says what was wrong."""
+    if gazetteer is None:
+        raise ApiError(
+            503, "no_geography", "postcode search needs HUB_GEO_DIR on the server"
+        )
+    match = normalise_postcode(near)
+    if match is None:
+        raise ApiError(
+            422,
+            "invalid_postcode",
+            f"not a UK postcode: {near!r}",
+            [
+                {
+                    "parameter": "near",
+                    "type": "invalid_postcode",
+                    "message": "not a UK postcode",
+                }
+            ],
+        )
+    place = gazetteer.place(match.outcode)
+    if place is None or place.lat is None or place.lon is None:
+        raise ApiError(
+            422,
+            "unknown_postcode",
+            f"unknown postcode district: {match.outcode}",
+            [
+                {
+                    "parameter": "near",
+                    "type": "unknown_postcode",
+                    "message": "unknown postcode district",
+                }
+            ],
+        )
+    return Centre(place.lat, place.lon, match.outcode)
+
+
+def search(
+    session: Session, query: OpportunityQuery, centre: Centre | None
+) -> SearchPage:
+    if query.sort == "distance" and centre is None:
+        raise ApiError(
+            422,
+            "invalid_parameter",
+            "sort=distance needs near",
+            [
+                {
+                    "parameter": "sort",
+                    "type": "needs_near",
+                    "message": "sort=distance needs near",
+                }
+            ],
+        )
+    distance = _distance(centre, query.radius_km)
+    key = _sort_key(query.sort, distance)
+    statement = _filtered(query, centre, distance).add_columns(key.label("sort_key"))
+    after = decode_cursor(query.cursor, query) if query.cursor else None
+    if after is not None:
+        statement = statement.where(_after(query.sort, key, after))
+    descending = query.sort == "newest"
+    order = (
+        (key.desc(), S.opportunity_id.desc()) if descending else (key, S.opportunity_id)
+    )
+    rows = list(session.execute(statement.order_by(*order).limit(query.limit + 1)))
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    next_cursor = encode_cursor(query, rows[-1]) if more and rows else None
+    return SearchPage(rows, next_cursor)
+
+
+def _filtered(
+    query: OpportunityQuery, centre: Centre | None, distance: Any
+) -> Select[Any]:
+    statement = select(S.opportunity_id, O.state, O.modified, O.golden).join_from(
+        OpportunitySearch.__table__, Opportunity.__table__, O.id == S.opportunity_id
+    )
+    statement = statement.where(S.state == "live", *_conditions(query))
+    if centre is not None:
+        within = centre.squared_degrees() <= _radius_degrees(query.radius_km) ** 2
+        nearby = select(P.opportunity_id).where(*centre.box(query.radius_km), within)
+        statement = statement.add_columns(distance.label("distance"))
+        statement = statement.where(S.opportunity_id.in_(nearby))
+    return statement
+
+
+def _conditions(query: OpportunityQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.in_scope != "any":
+        conditions.append(S.in_scope.is_(query.in_scope == "true"))
+    for word in fold_text(query.q or "").split():
+        conditions.append(S.text.contains(word, autoescape=True))
+    if query.type:
+        conditions.append(S.opportunity_type.in_(query.type))
+    if query.mode:
+        conditions.append(S.mode == query.mode)
+    if query.age is not None:
+        conditions.append(or_(S.age_min.is_(None), S.age_min <= query.age))
+        conditions.append(or_(S.age_max.is_(None), S.age_max >= query.age))
+    if query.closing_after is not None:
+        conditions.append(S.closing_sort >= _aware(query.closing_after))
+    conditions.extend(_has_tag([tag]) for tag in _required_tags(query))
+    if query.source:
+        conditions.append(_has_tag([tag_for("source", s) for s in query.source]))
+    return conditions
+
+
+def _required_tags(query: OpportunityQuery) -> list[str]:
+    tags = [tag_for("criterion", c) for c in query.criteria]
+    if query.region:
+        tags.append(tag_for("region", query.region))
+    if query.local_authority:
+        tags.append(tag_for("la", query.local_authority))
+    if query.provider_kind:
+        tags.append(tag_for("provider_kind", query.provider_kind))
+    return tags
+
+
+def _has_tag(tags: list[str]) -> ColumnElement[bool]:
+    match = T.tag == tags[0] if len(tags) == 1 else T.tag.in_(tags)
+    return exists().where(T.opportunity_id == S.opportunity_id, match)
+
+
+def _distance(centre: Centre | None, radius_km: float) -> Any:
+    if centre is None:
+        return None
+    return (
+        select(func.min(centre.squared_degrees()))
+        .where(P.opportunity_id == S.opportunity_id, *centre.box(radius_km))
+        .scalar_subquery()
+    )
+
+
+def _radius_degrees(radius_km: float) -> float:
+    return radius_km / KM_PER_DEGREE
+
+
+def distance_km(squared_degrees: float | None) -> float | None:
+    if squared_degrees is None:
+        return None
+    return round(math.sqrt(squared_degrees) * KM_PER_DEGREE, 2)
+
+
+def _sort_key(sort: str, distance: Any) -> Any:
+    if sort == "distance":
+        return distance
+    return S.newest_sort if sort == "newest" else S.closing_sort
+
+
+def _after(sort: str, key: Any, after: tuple[Any, str]) -> ColumnElement[bool]:
+    position = tuple_(key, S.opportunity_id)
+    bound = tuple_(
+        bindparam("after_key", after[0], type_=key.type),
+        bindparam("after_id", after[1], type_=S.opportunity_id.type),
+    )
+    return position < bound if sort == "newest" else position > bound
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def encode_cursor(query: OpportunityQuery, row: Any) -> str:
+    key = row.sort_key
+    if isinstance(key, datetime):
+        key = _aware(key).isoformat()
+    payload = {
+        "s": query.sort,
+        "k": key,
+        "i": row.opportunity_id,
+        "f": query.filter_digest(),
+    }
+    encoded = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(encoded).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, query: OpportunityQuery) -> tuple[Any, str]:
+    """The (sort key, id) a cursor continues after; a 400 if it is not ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        key, last_id = payload["k"], payload["i"]
+        if payload["f"] != query.filter_digest() or payload["s"] != query.sort:
+            raise ApiError(
+                400,
+                "cursor_mismatch",
+                "the cursor belongs to another query: keep the same filters and sort",
+            )
+        if query.sort == "distance":
+            return float(key), str(last_id)
+        return datetime.fromisoformat(key), str(last_id)
+    except ApiError:
+        raise
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(
+            400, "invalid_cursor", "the cursor is not one this server gave out"
+        ) from None

@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from sqlalchemy import delete
+
+from storage.feed import record_change
+from storage.models import Opportunity, OpportunityMember
+from storage.session import transaction
+from tests.web.feed_builders import golden
+
+# \x07 and \x0b are text to JSON but cannot be held by XML at all
+HOSTILE_TITLE = '<script>alert(1)</script> & \x07\x0b =HYPERLINK("x")'
+
+
+@pytest.fixture
+def client(feed_db, make_client):
+    feed_db.add(
+        "opp_a",
+        golden(
+            "Law Summer School",
+            opportunity_type="summer_school",
+            sources=["brightpath", "gov_jobs"],
+            field_sources={"title": "brightpath", "apply_url": "gov_jobs"},
+        ),
+    )
+    feed_db.add(
+        "opp_h",
+        golden(
+            HOSTILE_TITLE,
+            apply_url="javascript:alert(1)",
+            provider_url="data:text/html,hi",
+            summary="=1+1",
+        ),
+    )
+    feed_db.add("opp_m", golden("Merged Apprenticeship"))
+    feed_db.add("opp_d", golden("Deleted Apprenticeship"))
+    feed_db.publish()
+    with transaction(feed_db.factory) as session:
+        merged = session.get(Opportunity, "opp_m")
+        merged.state, merged.merged_into = "merged", "opp_a"
+        record_change(session, merged, "merged", {"ids": ["opp_a"]})
+        session.execute(
+            delete(OpportunityMember).where(OpportunityMember.opportunity_id == "opp_d")
+        )
+    feed_db.publish()
+    return make_client()
+
+
+def test_detail_has_listings_provenance_and_licences(client):
+    record = client.get("/opportunities/opp_a").json()
+    assert [listing["source"] for listing in record["listings"]] == [
+        "brightpath",
+        "gov_jobs",
+    ]
+    assert record["field_sources"] == {
+        "title": "brightpath",
+        "apply_url": "gov_jobs",
+    }
+    assert record["also_listed_on"] == ["gov_jobs"]
+    assert record["licences"] == ["OGL-UK-3.0"]
+    assert record["listings"][0]["attribution"] == "brightpath listings."
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "location"),
+    [
+        pytest.param("/opportunities/opp_m", 301, "/opportunities/opp_a", id="merged"),
+        pytest.param("/opportunities/opp_d", 410, None, id="deleted"),
+        pytest.param("/opportunities/opp_nope", 404, None, id="unknown"),
+        pytest.param("/opportunities/opp_a", 200, None, id="live"),
+    ],
+)
+def test_detail_status(client, path, status, location):
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == status
+    if location:
+        assert response.headers["location"].endswith(location)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/opportunities", id="list"),
+        pytest.param("/opportunities/opp_a", id="detail"),
+        pytest.param("/feed", id="feed"),
+        pytest.param("/sources", id="sources"),
+        pytest.param("/openapi.json", id="openapi"),
+        pytest.param("/export.csv", id="streamed-export"),
+        pytest.param("/feed.atom", id="streamed-atom"),
+    ],
+)
+def test_every_get_has_an_etag_and_answers_304(client, path):
+    first = client.get(path)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    other = client.get(path, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200
+
+
+def test_cors_is_open_for_reads_only(client):
+    response = client.get("/feed", headers={"Origin": "https://council.example.org"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    preflight = client.options(
+        "/feed",
+        headers={
+            "Origin": "https://council.example.org",
+            "Access-Control-Request-Method": "POST",
+        },
+    )
+    assert preflight.status_code == 400
+
+
+def test_links_are_http_only_and_text_stays_data(client):
+    item = next(
+        i for i in client.get("/opportunities").json()["items"] if i["id"] == "opp_h"
+    )
+    assert item["title"] == HOSTILE_TITLE
+    assert item["apply_url"] is None and item["provider_url"] is None
+
+
+def test_atom_escapes_scraped_text(client):
+    body = client.get("/feed.atom").text
+    assert "<script>" not in body and "javascript:" not in body
+    root = ET.fromstring(body.encode())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [t.text for t in root.findall("a:entry/a:title", ns)]
+    assert '<script>alert(1)</script> &  =HYPERLINK("x")' in titles
+
+
+def test_csv_cells_never_start_a_formula(client):
+    rows = list(csv.DictReader(io.StringIO(client.get("/export.csv").text)))
+    hostile = next(row for row in rows if row["id"] == "opp_h")
+    assert hostile["apply_url"] == ""
+    assert not any(value.startswith("=") for value in hostile.values())
+
+
+def _jsonl(text):
+    return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type", "read_ids"),
+    [
+        pytest.param(
+            "/export.jsonl",
+            "application/x-ndjson",
+            lambda t: [r["id"] for r in _jsonl(t)],
+            id="jsonl",
+        ),
+        pytest.param(
+            "/export.csv",
+            "text/csv",
+            lambda t: [r["id"] for r in csv.DictReader(io.StringIO(t))],
+            id="csv",
+        ),
+        pytest.param(
+            "/export.jsonld",
+            "application/ld+json",
+            lambda t: [n["@id"].rsplit("/", 1)[1] for n in json.loads(t)["@graph"]],
+            id="schema-org",
+        ),
+        pytest.param(
+            "/export.openreferral.json",
+            "application/json",
+            lambda t: [s["id"] for s in json.loads(t)["content"]],
+            id="open-referral",
+        ),
+        pytest.param(
+            "/feed.json",
+            "application/feed+json",
+            lambda t: [i["id"] for i in json.loads(t)["items"]],
+            id="json-feed",
+        ),
+        pytest.param(
+            "/feed.atom",
+            "application/atom+xml",
+            lambda t: [
+                e.text.rsplit("/", 1)[1]
+                for e in ET.fromstring(t).iter("{http://www.w3.org/2005/Atom}id")
+            ][1:],
+            id="atom",
+        ),
+    ],
+)
+def test_exports_hold_the_published_opportunities(client, path, media_type, read_ids):
+    response = client.get(path)
+    assert response.headers["content-type"].startswith(media_type)
+    assert sorted(read_ids(response.text)) == ["opp_a", "opp_h"]
+
+
+def test_schema_org_types_follow_the_opportunity_type(client):
+    graph = json.loads(client.get("/export.jsonld").text)["@graph"]
+    kinds = {node["@id"].rsplit("/", 1)[1]: node["@type"] for node in graph}
+    assert kinds == {"opp_a": "EducationalOccupationalProgram", "opp_h": "JobPosting"}

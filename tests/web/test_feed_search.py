@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.web.feed_builders import T0, days, golden, place
+
+
+@pytest.fixture
+def client(feed_db, make_client):
+    rows = {
+        "opp_a": golden(
+            "Engineering Apprenticeship",
+            closing_date=(T0 + days(10)).isoformat(),
+            posted_date=(T0 - days(3)).isoformat(),
+            eligibility={
+                "age_min": 16,
+                "age_max": 18,
+                "criteria": ["care_experienced"],
+            },
+        ),
+        "opp_b": golden(
+            "Law Summer School",
+            opportunity_type="summer_school",
+            closing_date=(T0 + days(5)).isoformat(),
+            posted_date=(T0 - days(1)).isoformat(),
+            locations=[place("M1")],
+            mode="hybrid",
+            sources=["brightpath", "gov_jobs"],
+        ),
+        "opp_c": golden(
+            "Remote Mentoring",
+            opportunity_type="mentoring",
+            closing_date=(T0 + days(20)).isoformat(),
+            posted_date=(T0 - days(9)).isoformat(),
+            locations=[place("SE1")],
+            mode="remote",
+            eligibility={"age_min": 19, "age_max": None, "criteria": []},
+        ),
+        "opp_d": golden(
+            "Porter",
+            opportunity_type="job",
+            in_scope=False,
+            locations=[place("TS4")],
+            sources=["gov_jobs"],
+        ),
+        "opp_e": golden(
+            "Rolling Apprenticeship",
+            closing_date=None,
+            posted_date=(T0 - days(2)).isoformat(),
+            locations=[place("TS4")],
+        ),
+    }
+    for opportunity_id, record in rows.items():
+        feed_db.add(opportunity_id, record)
+    feed_db.publish()
+    return make_client()
+
+
+def ids(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        pytest.param(
+            {}, ["opp_b", "opp_a", "opp_c", "opp_e"], id="published-by-closing"
+        ),
+        pytest.param({"in_scope": "false"}, ["opp_d"], id="out-of-scope-only"),
+        pytest.param({"type": "summer_school"}, ["opp_b"], id="one-type"),
+        pytest.param(
+            {"type": ["summer_school", "mentoring"]}, ["opp_b", "opp_c"], id="two-types"
+        ),
+        pytest.param({"q": "law school"}, ["opp_b"], id="text-all-words"),
+        pytest.param({"q": "LAW"}, ["opp_b"], id="text-any-case"),
+        pytest.param({"q": "100%_"}, [], id="text-wildcards-are-literal"),
+        pytest.param({"region": "north west"}, ["opp_b"], id="region"),
+        pytest.param({"local_authority": "Southwark"}, ["opp_c"], id="authority-name"),
+        pytest.param({"local_authority": "E06000002"}, ["opp_e"], id="authority-code"),
+        pytest.param({"mode": "remote"}, ["opp_c"], id="mode"),
+        pytest.param({"age": 17}, ["opp_b", "opp_a", "opp_e"], id="age-in-range"),
+        pytest.param({"age": 30}, ["opp_b", "opp_c", "opp_e"], id="age-above-max"),
+        pytest.param(
+            {"closing_after": (T0 + days(7)).isoformat()},
+            ["opp_a", "opp_c", "opp_e"],
+            id="closing-after-keeps-no-deadline",
+        ),
+        pytest.param({"criteria": "care_experienced"}, ["opp_a"], id="criterion"),
+        pytest.param({"provider_kind": "government"}, ["opp_b"], id="provider-kind"),
+        pytest.param(
+            {"source": "gov_jobs", "in_scope": "any"}, ["opp_b", "opp_d"], id="source"
+        ),
+        pytest.param(
+            {"near": "SW1A 1AA", "radius_km": 10}, ["opp_a", "opp_c"], id="near-radius"
+        ),
+        pytest.param(
+            {"near": "sw1a1aa", "radius_km": 10, "sort": "distance"},
+            ["opp_a", "opp_c"],
+            id="near-by-distance",
+        ),
+        pytest.param(
+            {"near": "SE1", "radius_km": 200, "sort": "distance"},
+            ["opp_c", "opp_a"],
+            id="outcode-only-centre",
+        ),
+        pytest.param(
+            {"sort": "newest"}, ["opp_b", "opp_e", "opp_a", "opp_c"], id="newest-first"
+        ),
+    ],
+)
+def test_filters_and_sorts(client, params, expected):
+    assert ids(client.get("/opportunities", params=params)) == expected
+
+
+def test_distance_is_reported_in_km(client):
+    items = client.get(
+        "/opportunities", params={"near": "SW1A 1AA", "sort": "distance"}
+    ).json()["items"]
+    assert items[0]["distance_km"] == 0.0
+    assert 3.0 < items[1]["distance_km"] < 4.5  # SW1A to SE1 is about 3.7 km
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param({}, id="by-closing"),
+        pytest.param({"sort": "newest"}, id="newest"),
+        pytest.param(
+            {"near": "SE1", "radius_km": 200, "sort": "distance"}, id="distance"
+        ),
+    ],
+)
+def test_cursor_pages_add_up_to_the_whole_list(client, params):
+    whole = ids(client.get("/opportunities", params={**params, "limit": 100}))
+    seen: list[str] = []
+    response = client.get("/opportunities", params={**params, "limit": 1})
+    while True:
+        seen += ids(response)
+        if response.json()["next"] is None:
+            break
+        response = client.get(response.json()["next"])
+    assert seen == whole
+    assert len(whole) >= 2
+
+
+def test_cursor_is_opaque_and_bound_to_its_query(client):
+    first = client.get("/opportunities", params={"limit": 1}).json()
+    cursor = first["next"].split("cursor=")[1]
+    assert "opp_" not in cursor
+    other = client.get(
+        "/opportunities", params={"limit": 1, "type": "job", "cursor": cursor}
+    )
+    assert other.status_code == 400
+    assert other.json()["error"]["code"] == "cursor_mismatch"
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "code"),
+    [
+        pytest.param({"near": "HELLO"}, 422, "invalid_postcode", id="bad-postcode"),
+        pytest.param(
+            {"near": "ZE9 9ZZ"}, 422, "unknown_postcode", id="unknown-district"
+        ),
+        pytest.param(
+            {"near": "SW1A", "radius_km": 0}, 422, "invalid_parameter", id="radius-0"
+        ),
+        pytest.param(
+            {"near": "SW1A", "radius_km": 201},
+            422,
+            "invalid_parameter",
+            id="radius-big",
+        ),
+        pytest.param(
+            {"radius_km": "far"}, 422, "invalid_parameter", id="radius-not-number"
+        ),
+        pytest.param({"colour": "red"}, 400, "unknown_parameter", id="unknown-filter"),
+        pytest.param({"limit": 101}, 422, "invalid_parameter", id="page-too-big"),
+        pytest.param(
+            {"sort": "distance"}, 422, "invalid_parameter", id="distance-needs-near"
+        ),
+        pytest.param({"sort": "random"}, 422, "invalid_parameter", id="unknown-sort"),
+        pytest.param({"mode": "teleport"}, 422, "invalid_parameter", id="unknown-mode"),
+        pytest.param(
+            {"closing_after": "soon"}, 422, "invalid_parameter", id="bad-date"
+        ),
+        pytest.param({"cursor": "!!!"}, 400, "invalid_cursor", id="bad-cursor"),
+        pytest.param(
+            {"cursor": "eyJrIjoxfQ"}, 400, "invalid_cursor", id="cursor-missing-keys"
+        ),
+    ],
+)
+def test_bad_parameters_get_clear_json_errors(client, params, status, code):
+    response = client.get("/opportunities", params=params)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+
+
+def test_postcode_search_without_geography_says_so(feed_db):
+    from hub.web.app import create_app
+    from tests.web.conftest import TestClient
+
+    app = create_app(feed_db.url, geo_dir=None)
+    app.state.hub.geo_dir = None
+    with TestClient(app) as client:
+        response = client.get("/opportunities", params={"near": "SW1A 1AA"})
+    app.state.hub.engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "no_geography"

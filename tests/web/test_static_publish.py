@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.web.static import PublishError, safe_path, write_static
+from tests.web.feed_builders import golden
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def published_db(feed_db):
+    for n in range(7):
+        feed_db.add(f"opp_{n}", golden(f"Apprenticeship {n}"))
+    feed_db.publish()
+    return feed_db
+
+
+def _pages(folder: Path) -> list[dict]:
+    index = json.loads((folder / "index.json").read_text())
+    name, pages = index["feed"], []
+    while True:
+        page = json.loads((folder / name).read_text())
+        pages.append(page)
+        following = "feed/" + page["next"]
+        if following == name:
+            return pages
+        name = following
+
+
+def test_static_feed_pages_chain_to_a_self_pointing_last_page(published_db, tmp_path):
+    out = tmp_path / "site"
+    summary = write_static(published_db.factory, out, page_size=3)
+    pages = _pages(out)
+    assert [len(p["items"]) for p in pages] == [3, 3, 1, 0]
+    assert summary.items == 7 and summary.pages == 4
+    for name in ("export.jsonl", "export.csv", "feed.atom", "sources.json"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_publish_swaps_the_link_and_keeps_one_previous_version(published_db, tmp_path):
+    out = tmp_path / "site"
+    versions = [write_static(published_db.factory, out).folder for _ in range(3)]
+    assert out.is_symlink() and out.resolve() == versions[-1]
+    assert not versions[0].exists() and versions[1].exists()
+    assert not list(tmp_path.glob("site.tmp-*"))
+
+
+def test_a_reader_never_sees_a_half_written_feed(published_db, tmp_path):
+    out = tmp_path / "site"
+    write_static(published_db.factory, out, page_size=2)
+    stop, failures = threading.Event(), []
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                assert sum(len(p["items"]) for p in _pages(out)) == 7
+            except (OSError, ValueError, AssertionError) as exc:
+                failures.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for _ in range(4):
+        write_static(published_db.factory, out, page_size=2)
+    stop.set()
+    reader.join()
+    assert failures == []
+
+
+def test_publish_refuses_to_replace_a_real_folder(published_db, tmp_path):
+    (tmp_path / "site").mkdir()
+    with pytest.raises(PublishError, match="not a published link"):
+        write_static(published_db.factory, tmp_path / "site")
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        pytest.param(("..", "x.json"), id="parent"),
+        pytest.param(("../x.json",), id="parent-in-name"),
+        pytest.param(("/etc/passwd",), id="absolute"),
+        pytest.param(("feed", ".hidden"), id="dot-file"),
+        pytest.param(("a\x00b",), id="nul"),
+    ],
+)
+def test_no_name_makes_a_path_outside_the_folder(tmp_path, names):
+    with pytest.raises(PublishError):
+        safe_path(tmp_path, *names)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_hub_serve_answers_docs_on_loopback(published_db, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "HUB_DATABASE_URL": published_db.url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        response = _wait_for(f"http://127.0.0.1:{port}/docs")
+        assert response.status_code == 200
+        feed = httpx.get(f"http://127.0.0.1:{port}/feed", timeout=10).json()
+        assert len(feed["items"]) == 7
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_for(url: str) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
