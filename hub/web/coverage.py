@@ -30,8 +30,8 @@ from hub.coldspots.measure import (
     coldest,
 )
 from hub.coldspots.output import caveats, stamp
-from hub.config import Config
 from hub.exceptions import ConfigurationError
+from hub.web.context import FeedContext, get_context
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ td.n, th.n { text-align: right; }
 
 
 def measured_coverage(
+    context: Annotated[FeedContext, Depends(get_context)],
     radius_km: Annotated[
         float, Query(ge=0, le=MAX_RADIUS_KM, description="Reach in km.")
     ] = DEFAULT_RADIUS_KM,
@@ -65,12 +66,11 @@ def measured_coverage(
         datetime | None, Query(description="Compare with what was open then.")
     ] = None,
 ) -> Measured:
-    """Coverage of the stored feed, with the configured database and geography."""
-    config = Config.from_env()
+    """Coverage of the stored feed, with the app's database and geography."""
     try:
         return measure_stored(
-            config.database_url,
-            config.geo_dir,
+            context.engine.url.render_as_string(hide_password=False),
+            context.geo_dir,
             _aware(as_of),
             radius_km,
             _aware(since),

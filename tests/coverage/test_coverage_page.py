@@ -15,6 +15,7 @@ from hub.coldspots.load import Measured, SourceNote
 from hub.coldspots.mapdata import NONE_COLOUR, RAMP, colour_classes, colour_of
 from hub.coldspots.measure import measure_coverage
 from hub.coldspots.png import MARGIN, Canvas, render_png, rgb
+from hub.web.context import get_context
 from hub.web.coverage import measured_coverage, render_page, router
 
 from .cases import AREAS, AS_OF, OPPORTUNITIES
@@ -43,6 +44,8 @@ def get(app: FastAPI, url: str) -> httpx.Response:
 def coverage_app(override: bool = True) -> FastAPI:
     app = FastAPI()
     app.include_router(router)
+    # no database behind these pages: parameters are checked before it is read
+    app.dependency_overrides[get_context] = lambda: None
     if override:
         app.dependency_overrides[measured_coverage] = lambda: Measured(
             hostile_report(), SOURCES
