@@ -1,5 +1,6 @@
 """Crawl one source: a crawl run opened, the spider run in a child process, its
-stats read back and judged (ok, partial or failed)."""
+stats read back and judged (ok, partial or failed, with the reason in the
+stats' ``source_status``)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,22 @@ from prefect import get_run_logger, task
 
 from hub.crawl import CrawlRequest
 from hub.registry import SourceEntry
+from pipelines.coverage import coverage_shortfalls
+from spiders.middlewares import REFUSALS
 from storage.repository import finish_crawl_run, get_source, start_crawl_run
 from storage.session import make_engine, session_factory, transaction
 
 STDERR_TAIL = 2000
 NOT_RECORDED_STAT = "downloader/exception_type_count/spiders.recording.NotRecorded"
+DELIBERATE_STATS = (
+    NOT_RECORDED_STAT,
+    # robots.txt's own refusals and the offsite filter
+    "downloader/exception_type_count/scrapy.exceptions.IgnoreRequest",
+    *(
+        f"downloader/exception_type_count/{cls.__module__}.{cls.__qualname__}"
+        for cls in REFUSALS
+    ),
+)
 
 
 @dataclass
@@ -55,6 +67,9 @@ def crawl_source(entry: SourceEntry, options: CrawlOptions) -> CrawlOutcome:
         source_id, run_id = source.id, run.id
     stats, error = _run_child(entry, options, source_id, run_id)
     status = judge(stats, error)
+    if stats:
+        stats["source_status"] = source_status(stats, error)
+        stats["warnings"] = run_warnings(stats)
     error = error or describe_failure(stats, status)
     with transaction(factory) as session:
         finish_crawl_run(session, run_id, status, stats, error)
@@ -111,39 +126,151 @@ def _crawl_settings(entry: SourceEntry, options: CrawlOptions) -> dict[str, Any]
     return settings
 
 
+# why a run is not ok, worst first; each maps to the run's status
+FAILED_REASONS = {
+    "crawl_error",
+    "interrupted",
+    "robots_unavailable",
+    "fetch_failed",
+    "spider_failed",
+    "blocked_by_robots",
+    "coverage_low",
+}
+PARTIAL_REASONS = {"rate_limited", "incomplete", "no_listings"}
+
+
 def judge(stats: dict[str, Any], error: str | None) -> str:
-    """ok, partial (some requests failed or were not recorded) or failed."""
+    """ok, partial or failed: the run's :func:`source_status`, coarsened.
+
+    Only an ``ok`` run is a complete picture of the source. A ``failed`` or
+    ``partial`` run must never mark a listing gone or closed for being absent
+    from it (a rate-limited, robots-blocked, half-fetched or half-parsed run
+    says nothing about what the source no longer lists); such listings keep
+    their status and ``last_seen``, and the source is crawled again next run.
+    """
+    reason = source_status(stats, error)
+    if reason in FAILED_REASONS:
+        return "failed"
+    return "partial" if reason in PARTIAL_REASONS else "ok"
+
+
+def source_status(stats: dict[str, Any], error: str | None) -> str:
+    """What happened to the source in this run, in one word.
+
+    failed: ``crawl_error`` (the child failed or timed out), ``interrupted``
+    (stopped before the end), ``robots_unavailable`` (robots.txt answered 5xx,
+    nothing fetched), ``fetch_failed`` (nothing could be fetched),
+    ``spider_failed`` (errors and no listing), ``blocked_by_robots`` (robots.txt
+    forbade every page), ``coverage_low`` (a required field on fewer than 90%
+    of the listings; see :mod:`pipelines.coverage`).
+    partial: ``rate_limited`` (a Retry-After beyond what a crawl waits: the
+    rest is left for the next run), ``incomplete`` (some requests failed, were
+    not recorded, were refused an error page or were too large), ``no_listings``
+    (a clean run that found nothing: not trusted to mean "all gone").
+    ``ok`` otherwise.
+    """
     if error or not stats:
-        return "failed"
-    responses = stats.get("downloader/response_count", 0)
-    if responses == 0 or stats.get("finish_reason") != "finished":
-        return "failed"
-    if stats.get("spider_errors", 0) and not stats.get("item_scraped_count"):
-        return "failed"
-    # a request missing from a recording is counted by the replay itself
-    fetch_errors = stats.get("downloader/exception_count", 0) - stats.get(
-        NOT_RECORDED_STAT, 0
+        return "crawl_error"
+    items = stats.get("item_scraped_count", 0)
+    if stats.get("finish_reason") != "finished":
+        return "interrupted"
+    if stats.get("robotstxt/unavailable") and not items:
+        return "robots_unavailable"
+    if stats.get("retry_after/deferred") or stats.get("retry_after/rescheduled"):
+        return "rate_limited"
+    if not stats.get("downloader/response_count") or (not items and _troubles(stats)):
+        return "fetch_failed"
+    if stats.get("spider_errors", 0) and not items:
+        return "spider_failed"
+    if not items and stats.get("robotstxt/forbidden"):
+        return "blocked_by_robots"
+    if coverage_shortfalls(stats):
+        return "coverage_low"
+    if _troubles(stats) or stats.get("robotstxt/unavailable"):
+        return "incomplete"
+    return "ok" if items else "no_listings"
+
+
+def _troubles(stats: dict[str, Any]) -> int:
+    # requests refused on purpose (not recorded, robots, guard) are no errors
+    fetch_errors = stats.get("downloader/exception_count", 0) - sum(
+        stats.get(key, 0) for key in DELIBERATE_STATS
     )
-    troubles = (
+    return (
         fetch_errors
         + stats.get("replay/not_recorded", 0)
         + stats.get("spider_errors", 0)
         + stats.get("httperror/response_ignored_count", 0)
     )
-    return "partial" if troubles else "ok"
+
+
+def run_warnings(stats: dict[str, Any]) -> list[str]:
+    """What looked odd in a run that may still be ok."""
+    warnings = []
+    if stats.get("robotstxt/not_text"):
+        warnings.append("robots_not_text")
+    if stats.get("redirect/to_same_url"):
+        warnings.append("redirect_to_same_url")
+    if stats.get("dupefilter/filtered"):
+        warnings.append("duplicate_requests_filtered")
+    return warnings
 
 
 def describe_failure(stats: dict[str, Any], status: str) -> str | None:
-    if status != "failed":
+    """Why a run is failed or partial, in a phrase for the run report."""
+    if status == "ok":
         return None
+    reason = source_status(stats, None) if stats else "crawl_error"
+    if reason == "coverage_low":
+        return "too few listings have a required field: " + "; ".join(
+            coverage_shortfalls(stats)
+        )
+    if reason in _DESCRIBERS:
+        return _DESCRIBERS[reason](stats)
+    return _fetch_problem(stats)
+
+
+def _fetch_problem(stats: dict[str, Any]) -> str:
     exceptions = sorted(
         key.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
         for key in stats
         if key.startswith("downloader/exception_type_count/")
-        and key != NOT_RECORDED_STAT
+        and key not in DELIBERATE_STATS
     )
     if exceptions:
         return "could not fetch: " + ", ".join(exceptions)
     if stats.get("replay/not_recorded") and not stats.get("replay/answered"):
         return "nothing of this source is in the recording"
+    if stats.get("replay/not_recorded"):
+        return f"{stats['replay/not_recorded']} requests not recorded"
+    errors = stats.get("httperror/response_ignored_count")
+    if errors:
+        return f"{errors} error responses ({_statuses(stats)})"
     return f"no responses (finish reason: {stats.get('finish_reason', 'unknown')})"
+
+
+def _statuses(stats: dict[str, Any]) -> str:
+    prefix = "downloader/response_status_count/"
+    return ", ".join(
+        f"{key.removeprefix(prefix)}: {value}"
+        for key, value in sorted(stats.items())
+        if key.startswith(prefix)
+    )
+
+
+_DESCRIBERS = {
+    "robots_unavailable": lambda s: (
+        "robots.txt unavailable (5xx): nothing fetched, retried next run "
+        f"({_statuses(s)})"
+    ),
+    "blocked_by_robots": lambda s: (
+        f"blocked by robots.txt: {s.get('robotstxt/forbidden', 0)} requests "
+        "forbidden, 0 listings"
+    ),
+    "rate_limited": lambda s: (
+        f"rate limited: {s.get('retry_after/deferred', 0)} requests left for the "
+        f"next run ({_statuses(s)}; {s.get('retry/count', 0)} retries)"
+    ),
+    "no_listings": lambda s: "0 listings found",
+    "spider_failed": lambda s: f"{s.get('spider_errors', 0)} spider errors, no listing",
+}
