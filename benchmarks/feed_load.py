@@ -263,7 +263,7 @@ def _free_port() -> int:
 def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HUB_DATABASE_URL": url}
     env.setdefault("HUB_GEO_DIR", str(REPO.parent / "shared" / "data" / "geo"))
-    command = [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "hub", "serve", "--port", str(port)]
     return subprocess.Popen([*command, "--workers", str(workers)], cwd=REPO, env=env)
 
 

@@ -91,7 +91,7 @@ def replay_into(database_url: str, recording: Path, data_dir: Path) -> float:
     }
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "hub.cli", "run", "--replay", str(recording)],
+        [sys.executable, "-m", "hub", "run", "--replay", str(recording)],
         cwd=REPO,
         env=env,
         check=True,

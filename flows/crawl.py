@@ -14,7 +14,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from hub.crawl import CrawlRequest
+from hub.crawl import ERROR_MARK, CrawlRequest
 from hub.registry import SourceEntry
 from pipelines.coverage import coverage_shortfalls
 from spiders.middlewares import REFUSALS
@@ -22,6 +22,7 @@ from storage.repository import finish_crawl_run, get_source, start_crawl_run
 from storage.session import make_engine, session_factory, transaction
 
 STDERR_TAIL = 2000
+NOT_CONFIGURED = "not_configured"
 NOT_RECORDED_STAT = "downloader/exception_type_count/spiders.recording.NotRecorded"
 DELIBERATE_STATS = (
     NOT_RECORDED_STAT,
@@ -104,9 +105,18 @@ def _run_child(
         except subprocess.TimeoutExpired:
             return {}, f"timed out after {options.timeout_seconds} s"
         if child.returncode != 0 or not stats_path.exists():
-            tail = child.stderr.strip()[-STDERR_TAIL:]
-            return {}, f"crawl process exited with {child.returncode}: {tail}"
+            reason = child_error(child.stderr)
+            return {}, f"crawl process exited with {child.returncode}: {reason}"
         return json.loads(stats_path.read_text(encoding="utf-8")), None
+
+
+def child_error(stderr: str) -> str:
+    """The crawl child's own error line, else the last line it wrote."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith(ERROR_MARK):
+            return line.removeprefix(ERROR_MARK)
+    return lines[-1][-STDERR_TAIL:] if lines else "no error output"
 
 
 def _crawl_settings(entry: SourceEntry, options: CrawlOptions) -> dict[str, Any]:
@@ -140,7 +150,8 @@ PARTIAL_REASONS = {"rate_limited", "incomplete", "no_listings"}
 
 
 def judge(stats: dict[str, Any], error: str | None) -> str:
-    """ok, partial or failed: the run's :func:`source_status`, coarsened.
+    """ok, partial or failed (or not_configured: the source lacks a setting such
+    as an API key, and nothing was asked of it): :func:`source_status`, coarsened.
 
     Only an ``ok`` run is a complete picture of the source. A ``failed`` or
     ``partial`` run must never mark a listing gone or closed for being absent
@@ -149,6 +160,8 @@ def judge(stats: dict[str, Any], error: str | None) -> str:
     their status and ``last_seen``, and the source is crawled again next run.
     """
     reason = source_status(stats, error)
+    if reason == NOT_CONFIGURED:
+        return NOT_CONFIGURED
     if reason in FAILED_REASONS:
         return "failed"
     return "partial" if reason in PARTIAL_REASONS else "ok"
@@ -172,6 +185,8 @@ def source_status(stats: dict[str, Any], error: str | None) -> str:
     if error or not stats:
         return "crawl_error"
     items = stats.get("item_scraped_count", 0)
+    if stats.get("source/not_configured"):
+        return NOT_CONFIGURED
     if stats.get("finish_reason") != "finished":
         return "interrupted"
     if stats.get("robotstxt/unavailable") and not items:

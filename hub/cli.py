@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub.commands import register_all
 from hub.config import Config, prepare_prefect
-from hub.exceptions import HubError
+from hub.exceptions import ConfigurationError, HubError
 from hub.registry import SourceEntry, load_registry
 
 if TYPE_CHECKING:
@@ -27,7 +29,8 @@ sources_app = typer.Typer(no_args_is_help=True, help="The source registry.")
 eval_app = typer.Typer(no_args_is_help=True, help="Measure the engine on benchmarks.")
 app.add_typer(sources_app, name="sources")
 app.add_typer(eval_app, name="eval")
-console = Console()
+# a report piped to a file or a pager keeps its full width
+console = Console(width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True)
 
 
@@ -35,8 +38,18 @@ def main() -> None:
     try:
         app()
     except HubError as exc:
-        errors.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        sys.exit(2)
+        _fail(str(exc))
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        _fail(f"cannot use the database ({type(cause).__name__}): {cause}")
+    except BrokenPipeError:
+        # the reader went away (`hub feed | head`): not an error of ours
+        sys.stderr.close()
+
+
+def _fail(message: str) -> None:
+    errors.print(f"[red]error:[/red] {escape(message)}", markup=True, highlight=False)
+    sys.exit(2)
 
 
 @app.callback()
@@ -73,6 +86,7 @@ def run(
             "a replay fetches nothing to record", param_hint="--record"
         )
     entries = _chosen(load_registry(config.registry, _spider_names()), source)
+    _check_inputs(replay, config)
     prepare_prefect(config.data_dir)
     from flows.crawl import CrawlOptions
     from flows.refresh import refresh
@@ -96,6 +110,32 @@ def run(
     _print_report(report)
     if all(c.status == "failed" for c in report.crawls):
         raise typer.Exit(1)
+
+
+def _check_inputs(replay: Path | None, config: Config) -> None:
+    """Fail before crawling on what would fail every crawl."""
+    if replay is not None:
+        from spiders.recording import Recording
+
+        try:
+            Recording(replay)
+        except Exception as exc:  # noqa: BLE001 - any reason makes it unreadable
+            raise typer.BadParameter(
+                f"{replay} is not a readable WARC recording ({exc})",
+                param_hint="--replay",
+            ) from None
+    if config.geo_dir is None:
+        errors.print(
+            "[yellow]note:[/yellow] no geography configured (HUB_GEO_DIR): "
+            "places stay unresolved (no local authority, region or centroid)."
+        )
+        return
+    from pipelines.enrich import load_gazetteer
+
+    try:
+        load_gazetteer(config.geo_dir)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"HUB_GEO_DIR={config.geo_dir}: {exc}") from None
 
 
 def _chosen(entries: list[SourceEntry], names: list[str] | None) -> list[SourceEntry]:
@@ -221,11 +261,21 @@ def feed(
 ) -> None:
     """Print the published feed as JSON Lines."""
     from storage.feed import list_published, to_feed_record
-    from storage.session import make_engine, migrate, session_factory
+    from storage.session import (
+        SchemaMissing,
+        make_engine,
+        require_schema,
+        session_factory,
+    )
 
     config = Config.from_env()
     engine = make_engine(config.database_url)
-    migrate(engine)
+    try:
+        require_schema(engine)
+    except SchemaMissing as exc:
+        raise ConfigurationError(
+            f"{exc}: run `hub run` first, or set HUB_DATABASE_URL"
+        ) from None
     stream = out.open("w", encoding="utf-8") if out else sys.stdout
     count = 0
     try:
@@ -294,4 +344,8 @@ register_all(app)
 
 
 if __name__ == "__main__":
-    main()
+    # run the importable module, not this __main__ copy, so that command
+    # modules which import hub.cli extend the app that runs
+    from hub.cli import main as _main
+
+    _main()

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.exceptions import ConfigurationError
+
 DEFAULT_DATABASE = "sqlite:///data/hub.sqlite"
 
 
@@ -26,9 +28,24 @@ class Config:
             registry=Path(os.getenv("HUB_REGISTRY", "sources.toml")),
             data_dir=data_dir,
             geo_dir=os.getenv("HUB_GEO_DIR") or None,
-            crawl_timeout_seconds=int(os.getenv("HUB_CRAWL_TIMEOUT", "1800")),
-            max_parallel_crawls=int(os.getenv("HUB_MAX_PARALLEL_CRAWLS", "2")),
+            crawl_timeout_seconds=_positive_int("HUB_CRAWL_TIMEOUT", 1800),
+            max_parallel_crawls=_positive_int("HUB_MAX_PARALLEL_CRAWLS", 2),
         )
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = os.getenv(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigurationError(
+            f"{name} must be a whole number above 0, got {value!r}"
+        )
+    return number
 
 
 def prepare_prefect(data_dir: Path) -> None:

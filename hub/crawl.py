@@ -15,8 +15,13 @@ from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
+from twisted.python.failure import Failure
 
+from hub.exceptions import CrawlError
 from pipelines.store import to_jsonable
+
+# the parent shows the line after this mark as the crawl's error
+ERROR_MARK = "crawl error: "
 
 
 @dataclass
@@ -54,11 +59,21 @@ def crawl(request: CrawlRequest) -> dict[str, Any]:
     )
     process = CrawlerProcess(settings, install_root_handler=True)
     crawler = process.create_crawler(request.spider)
-    process.crawl(crawler, source=request.source, **request.args)
+    failures: list[Failure] = []
+    process.crawl(crawler, source=request.source, **request.args).addErrback(
+        failures.append
+    )
     process.start()
+    if failures:
+        # the crawl never ran: a bad argument, an unreadable recording, ...
+        raise CrawlError(_first_line(failures[0]))
     stats = to_jsonable(crawler.stats.get_stats())
     stats["spider_errors"] = stats.get("log_count/ERROR", 0)
     return stats
+
+
+def _first_line(failure: Failure) -> str:
+    return f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 
 def main(argv: list[str]) -> int:
@@ -66,7 +81,11 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("usage: python -m hub.crawl REQUEST.json\n")
         return 2
     request = CrawlRequest.read(Path(argv[0]))
-    stats = crawl(request)
+    try:
+        stats = crawl(request)
+    except CrawlError as exc:
+        sys.stderr.write(f"{ERROR_MARK}{exc}\n")
+        return 1
     Path(request.stats_path).write_text(json.dumps(stats), encoding="utf-8")
     return 0
 

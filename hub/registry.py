@@ -74,7 +74,8 @@ def _check_entry(
     problems: list[str],
 ) -> SourceEntry | None:
     name = raw.get("name")
-    label = f"source {name!r}" if isinstance(name, str) else f"source #{index}"
+    named = f"source {name!r} " if isinstance(name, str) else "source "
+    label = f"{named}(entry {index})"
     before = len(problems)
 
     def problem(field_name: str, message: str) -> None:

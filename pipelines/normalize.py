@@ -24,6 +24,29 @@ from pipelines.urls import canonicalize_url
 from spiders.items import ListingItem, Pay
 
 SUMMARY_LENGTH = 300
+# the source's words that are plain text: entities decoded (sources escape them,
+# sometimes twice), whitespace collapsed, NUL and other control characters gone
+PLAIN_TEXT_FIELDS = (
+    "title",
+    "provider_name",
+    "alternate_title",
+    "training_provider_name",
+    "pay_text",
+    "cost_text",
+    "closing_text",
+    "posted_text",
+    "start_text",
+    "end_text",
+    "opens_text",
+    "duration_text",
+    "hours_text",
+    "level_text",
+    "employment_type",
+    "workplace_type",
+    "reference",
+)
+PLAIN_TEXT_LISTS = ("location_texts", "categories", "postcodes")
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
 
 
 class NormalizationPipeline(CrawlerPipeline):
@@ -37,10 +60,10 @@ class NormalizationPipeline(CrawlerPipeline):
         return item
 
     def _normalize_text(self, item: ListingItem) -> None:
-        item.title = clean_whitespace(decode_entities(item.title or ""))
-        item.provider_name = _clean(item.provider_name)
-        item.alternate_title = _clean(item.alternate_title)
-        item.training_provider_name = _clean(item.training_provider_name)
+        for name in PLAIN_TEXT_FIELDS:
+            setattr(item, name, _clean(getattr(item, name)))
+        for name in PLAIN_TEXT_LISTS:
+            setattr(item, name, [t for t in map(_clean, getattr(item, name)) if t])
         if item.description_html:
             item.description_text = html_to_text(item.description_html) or None
             item.description_safe_html = sanitize_html(item.description_html, item.url)
@@ -105,5 +128,9 @@ def _understood(pay: Pay | None) -> bool:
     return pay.min is not None or pay.max is not None or pay.undisclosed or pay.unpaid
 
 
-def _clean(text: str | None) -> str | None:
-    return clean_whitespace(decode_entities(text)) if text else None
+def _clean(text: object) -> str | None:
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        text = str(text)
+    if not isinstance(text, str) or not text:
+        return None
+    return clean_whitespace(decode_entities(text).translate(_CONTROL))

@@ -127,7 +127,7 @@ def content_hash(fields: dict[str, Any], status: str) -> str:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums and datetimes as JSON values, recursively."""
+    """Dataclasses, enums and datetimes as JSON values, recursively, without NUL."""
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
@@ -138,4 +138,7 @@ def to_jsonable(value: Any) -> Any:
         return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL stores no NUL in text or JSON; no page means one
+        return value.replace("\x00", "")
     return value

@@ -19,7 +19,7 @@ class ValidationPipeline(CrawlerPipeline):
             raise self.drop("no_source_key", item.url)
         if len(key) > MAX_KEY_LENGTH:
             raise self.drop("source_key_too_long", key[:80])
-        item.source_key = key
+        item.source_key = key.replace("\x00", "")
         url = safe_http_url(item.url)
         if url is None:
             raise self.drop("bad_url", repr(item.url)[:200])

@@ -9,6 +9,7 @@ import scrapy
 from scrapy.http import Response
 
 from spiders.items import ListingItem
+from spiders.middlewares import http_link
 
 
 class BaseSpider(scrapy.Spider):
@@ -32,6 +33,13 @@ class BaseSpider(scrapy.Spider):
             return _aware(datetime.fromisoformat(as_of))
         fetched = response.meta.get("fetched_at")
         return fetched if isinstance(fetched, datetime) else datetime.now(UTC)
+
+    def follow_http(
+        self, response: Response, href: str | None, **kwargs: Any
+    ) -> scrapy.Request | None:
+        """A request for ``href`` if it is an http(s) link, else None (counted)."""
+        url = http_link(response, href, self.crawler.stats)
+        return response.follow(url, **kwargs) if url else None
 
     def listing(self, response: Response, **fields: Any) -> ListingItem:
         fields.setdefault("url", response.url)

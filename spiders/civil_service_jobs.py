@@ -95,10 +95,11 @@ class CivilServiceJobsSpider(BaseSpider):
                 cb_kwargs={"item": item},
             )
         next_page = response.css(NEXT_PAGE)
-        if new and next_page and page < self.max_pages:
-            yield response.follow(
-                next_page.get(), callback=self.parse, cb_kwargs={"page": page + 1}
-            )
+        request = self.follow_http(
+            response, next_page.get(), callback=self.parse, cb_kwargs={"page": page + 1}
+        )
+        if new and request and page < self.max_pages:
+            yield request
         elif boxes and not new:
             self.logger.info("Stopped paging at page %d: no new listings", page)
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,6 +50,28 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
+
+
+class SchemaMissing(LookupError):
+    """The database holds no hub schema yet (nothing has been stored in it)."""
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to read a database the hub has never written, rather than create it.
+
+    Raises:
+        SchemaMissing: no SQLite file there, or no migrated schema in it.
+    """
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (
+        None,
+        "",
+        ":memory:",
+    ):
+        if not Path(url.database).is_file():
+            raise SchemaMissing(f"no database at {url.database}")
+    if not inspect(engine).has_table("alembic_version"):
+        raise SchemaMissing(f"no hub tables in {url.render_as_string()}")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def hub(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "hub.cli", *args]
+    command = [sys.executable, "-m", "hub", *args]
     result = subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600
     )

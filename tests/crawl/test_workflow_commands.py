@@ -153,7 +153,7 @@ def test_new_spider_never_overwrites_without_force(tmp_path, monkeypatch):
 
 def hub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args],
+        [sys.executable, "-m", "hub", *args],
         cwd=REPO,
         env={**os.environ, "COLUMNS": "150", **env},
         capture_output=True,

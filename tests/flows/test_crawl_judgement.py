@@ -232,3 +232,20 @@ def test_a_failed_live_crawl_names_what_went_wrong():
 
     assert judge(stats, None) == "failed"
     assert describe_failure(stats, "failed") == "could not fetch: DNSLookupError"
+
+
+def test_a_source_without_its_key_is_not_configured_rather_than_failed():
+    stats = {"finish_reason": "not_configured", "source/not_configured": 1}
+
+    assert judge(stats, None) == "not_configured"
+
+
+def test_the_childs_own_error_line_is_shown():
+    from flows.crawl import child_error
+
+    stderr = (
+        "Traceback ...\n  File x\ncrawl error: ValueError: greenhouse needs a board\n"
+    )
+
+    assert child_error(stderr) == "ValueError: greenhouse needs a board"
+    assert child_error("a\nlast words\n") == "last words"

@@ -62,7 +62,7 @@ colour = "blue"
         "schedule",
         "colour",
     ):
-        assert any(f"source 'brightpath', {field}:" in p for p in problems), field
+        assert any(f"source 'brightpath' (entry 2), {field}:" in p for p in problems)
 
 
 def test_a_missing_or_broken_file_is_a_clear_error(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -110,3 +111,31 @@ def test_a_script_apply_link_is_removed(crawler):
     item = run(crawler, listing(apply_url="javascript:alert(1)"))
 
     assert item.apply_url is None
+
+
+def test_every_plain_text_field_is_decoded_and_cleaned(crawler):
+    item = run(
+        crawler,
+        listing(
+            location_texts=["Wolverhampton &amp; surrounding areas, WV1 1LE"],
+            pay_text="£9.21 an hour + holiday pay &amp;amp; pension",
+            reference="REF\x00-42",
+        ),
+    )
+
+    assert item.location_texts == ["Wolverhampton & surrounding areas, WV1 1LE"]
+    assert item.pay_text == "£9.21 an hour + holiday pay & pension"
+    assert item.reference == "REF-42"
+
+
+def test_nothing_stored_holds_a_nul(crawler):
+    from pipelines.store import to_row
+
+    item = run(
+        crawler,
+        listing(description_html="<p>a\x00b</p>", raw={"title": "x\x00y"}),
+    )
+
+    row = to_row(item)
+
+    assert "\\u0000" not in json.dumps([row.fields, row.raw, row.columns], default=str)

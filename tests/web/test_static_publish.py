@@ -109,7 +109,7 @@ def test_hub_serve_answers_docs_on_loopback(published_db, tmp_path):
     port = _free_port()
     env = {**os.environ, "HUB_DATABASE_URL": published_db.url}
     server = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "hub", "serve", "--port", str(port)],
         cwd=REPO,
         env=env,
     )
