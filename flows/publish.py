@@ -1,0 +1,18 @@
+"""Publish: each opportunity's state from its members, and the change feed."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.db import engine_for
+from flows.match import STAGE_LOCK
+from storage.feed import PublishSummary, publish_feed
+from storage.lifecycle import exclusive_stage
+from storage.session import session_factory
+
+
+@flow(name="publish")
+def publish(database_url: str) -> PublishSummary:
+    engine = engine_for(database_url)
+    with exclusive_stage(engine, STAGE_LOCK):
+        return publish_feed(session_factory(engine))
