@@ -14,12 +14,13 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
+from flows.db import factory_for
 from hub.crawl import ERROR_MARK, CrawlRequest
 from hub.registry import SourceEntry
 from pipelines.coverage import coverage_shortfalls
 from spiders.middlewares import REFUSALS
 from storage.repository import finish_crawl_run, get_source, start_crawl_run
-from storage.session import make_engine, session_factory, transaction
+from storage.session import transaction
 
 STDERR_TAIL = 2000
 NOT_CONFIGURED = "not_configured"
@@ -59,7 +60,7 @@ class CrawlOutcome:
 def crawl_source(entry: SourceEntry, options: CrawlOptions) -> CrawlOutcome:
     """Crawl one source in a child process and record its crawl run."""
     logger = get_run_logger()
-    factory = session_factory(make_engine(options.database_url))
+    factory = factory_for(options.database_url)
     with transaction(factory) as session:
         source = get_source(session, entry.name)
         if source is None:

@@ -154,11 +154,11 @@ def data_clock(session: Session, source_id: int) -> datetime | None:
 
 
 def migrate_exclusively(engine: Engine) -> None:
-    """Migrate with one migrator at a time: concurrent CREATE TABLEs collide."""
+    """Migrate with one migrator at a time (:func:`storage.session.migrate` holds
+    the lock itself)."""
     from storage.session import migrate
 
-    with exclusive_stage(engine, "hub-migrate"):
-        migrate(engine)
+    migrate(engine)
 
 
 @contextmanager

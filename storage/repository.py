@@ -112,6 +112,8 @@ def upsert_listings(
             if session.bind.dialect.name == "sqlite"
             else func.greatest(Listing.last_seen, excluded.last_seen),
             "seen_run_id": excluded.seen_run_id,
+            # seen again: active or closed by its own dates, never still gone
+            "status": excluded.status,
         },
     ).returning(Listing.source_key, Listing.first_run_id, Listing.changed_run_id)
     outcomes: dict[str, Outcome] = {}
@@ -142,7 +144,6 @@ _UPDATABLE = (
     "fields",
     "raw",
     "content_hash",
-    "status",
 )
 
 

@@ -45,9 +45,12 @@ def migrate(engine: Engine) -> None:
     from alembic import command
     from alembic.config import Config
 
+    from storage.lifecycle import exclusive_stage
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    # two first runs at once would both create the tables
+    with exclusive_stage(engine, "hub-migrate"), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
 

@@ -141,3 +141,27 @@ def test_sqlite_connections_use_wal_and_a_busy_timeout(tmp_path):
         timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
     assert journal == "wal"
     assert timeout >= 5000
+
+
+def test_a_gone_listing_seen_again_unchanged_is_active_again(factory, source_id):
+    run1, run2 = new_run(factory, source_id), new_run(factory, source_id)
+    upsert(factory, source_id, run1, [row("a", "Summer School")])
+    with transaction(factory) as session:
+        session.scalars(select(Listing)).one().status = "gone"
+
+    outcomes = upsert(factory, source_id, run2, [row("a", "Summer School")])
+
+    with factory() as session:
+        assert session.scalars(select(Listing.status)).one() == "active"
+    assert outcomes == {"a": Outcome.UNCHANGED}
+
+
+def test_migrating_twice_at_once_is_safe(database_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    engines = [make_engine(database_url) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(migrate, engines))
+
+    for engine in engines:
+        engine.dispose()
