@@ -26,7 +26,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, text, tuple_
+from sqlalchemy import (
+    Row,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from storage.models import (
@@ -257,7 +267,30 @@ def _insert_rows(session: Session, rows: Sequence[IndexRows]) -> None:
     ]
     for table, values in zip(_INDEX_TABLES, (search, places, tags), strict=True):
         if values:
-            session.execute(insert(table), values)
+            session.execute(insert(table), _fitted(table, values))
+
+
+def _fitted(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows cut to the table's column lengths (scraped text can be anything),
+    without two rows left holding one key."""
+    lengths = {
+        c.name: c.type.length
+        for c in table.columns
+        if isinstance(c.type, String) and c.type.length
+    }
+    # keys given in the rows themselves (an autoincrement id is not)
+    keys = [c.name for c in table.primary_key.columns if c.name in rows[0]]
+    fitted: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for number, row in enumerate(rows):
+        row = {
+            name: value[: lengths[name]]
+            if name in lengths and isinstance(value, str)
+            else value
+            for name, value in row.items()
+        }
+        key = tuple(row[k] for k in keys) if keys else (number,)
+        fitted.setdefault(key, row)
+    return list(fitted.values())
 
 
 def _drop_gone_from_index(session: Session) -> None:

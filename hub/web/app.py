@@ -12,13 +12,18 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from hub.config import Config
-from hub.web import coverage, exports, feed_api
+from hub.web import coverage, exports, feed_api, review
 from hub.web.context import FEED_LICENCE, FeedContext
 from hub.web.errors import install_error_handlers
 from hub.web.etag import ETagMiddleware
 from storage.session import make_engine, session_factory
 
-ROUTERS: tuple[APIRouter, ...] = (feed_api.router, exports.router, coverage.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    feed_api.router,
+    exports.router,
+    coverage.router,
+    review.router,
+)
 
 
 def create_app(
