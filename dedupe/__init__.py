@@ -8,6 +8,7 @@ from __future__ import annotations
 from dedupe.config import Comparison, Level, MatchConfig
 from dedupe.ids import IdAssignment, IdEvent, assign_ids
 from dedupe.match import match
+from dedupe.state import MatchState
 from dedupe.survive import Golden, survive
 from dedupe.types import (
     Decision,
@@ -28,6 +29,7 @@ __all__ = [
     "MatchConfig",
     "MatchRecord",
     "MatchResult",
+    "MatchState",
     "OppID",
     "RecordID",
     "ScoredPair",

@@ -3,6 +3,12 @@
 Reads every listing and every reviewer decision, runs the matcher, keeps
 opportunity ids stable (:func:`dedupe.ids.assign_ids`), writes memberships,
 match pairs, merge and split events, and each opportunity's golden fields.
+
+Matching is incremental: ``matched_listings`` (:mod:`storage.models_match`)
+keeps what the matcher last saw of each listing, so a run compares only the
+listings new or changed since then (and those of any reviewer decision),
+carrying the stored match pairs for the rest; the result equals a full
+rebuild, which ``full=True`` (or an empty marker table) runs instead.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from dedupe.ids import IdAssignment, assign_ids
-from dedupe.match import match
+from dedupe.match import match, resume_state
+from dedupe.prepared import MATCH_FIELDS
 from dedupe.survive import rank_records, survive
 from dedupe.types import Decision as MatchDecision
-from dedupe.types import MatchRecord, MatchResult
+from dedupe.types import MatchRecord, MatchResult, ScoredPair
 from storage.feed import record_change
 from storage.models import (
     Decision,
@@ -32,6 +39,7 @@ from storage.models import (
     OpportunityMember,
     utcnow,
 )
+from storage.models_match import MatchedListing
 from storage.session import transaction
 
 logger = logging.getLogger(__name__)
@@ -70,16 +78,31 @@ class MatchSummary:
     block_counts: dict[str, int]
 
 
-def match_listings(factory: sessionmaker[Session]) -> MatchSummary:
-    """Match every listing, and bring opportunities and memberships up to date."""
+def match_listings(
+    factory: sessionmaker[Session], *, full: bool = False
+) -> MatchSummary:
+    """Match the listings new or changed since the last match against all the
+    others, and bring opportunities and memberships up to date.
+
+    Args:
+        factory: sessions on the product's database.
+        full: compare every listing afresh (also done when nothing was
+            matched before). Either way the result is the same.
+    """
     with transaction(factory) as session:
         listings = _listings(session)
         records = [to_match_record(listing) for listing in listings]
-        result = match(records, _decisions(session))
+        decisions = _decisions(session)
+        marks = {m.listing_id: m for m in session.scalars(select(MatchedListing))}
+        if full or not marks:
+            result = match(records, decisions)
+        else:
+            result = _match_changed(session, listings, records, decisions, marks)
         assignment = _assign(session, result)
         by_id = {str(listing.id): listing for listing in listings}
         _write_opportunities(session, assignment, by_id, records)
         _write_pairs(session, result)
+        _write_marks(session, listings, records, marks)
     merged = sum(1 for c in result.clusters if len(c) > 1)
     logger.info("Matched %d listings into %d opportunities", len(records), merged)
     return MatchSummary(
@@ -90,6 +113,96 @@ def match_listings(factory: sessionmaker[Session]) -> MatchSummary:
         compared=result.compared,
         block_counts=result.block_counts,
     )
+
+
+def _match_changed(
+    session: Session,
+    listings: list[Listing],
+    records: list[MatchRecord],
+    decisions: list[MatchDecision],
+    marks: dict[int, MatchedListing],
+) -> MatchResult:
+    """Match against the state the last run left (its listings and pairs)."""
+    previous = [record_from_json(mark.record) for mark in marks.values()]
+    state = resume_state(previous, _stored_pairs(session))
+    changed = {
+        str(listing.id)
+        for listing in listings
+        if listing.id not in marks
+        or marks[listing.id].changed_run_id != listing.changed_run_id
+    }
+    # stored pairs lack the pairs reviewers kept apart: compare those again
+    changed |= _decided_listings(session)
+    logger.info("Matching %d new or changed listings", len(changed))
+    return match(records, decisions, changed=changed, state=state)
+
+
+def _stored_pairs(session: Session) -> list[ScoredPair]:
+    return [
+        ScoredPair(
+            str(pair.listing_a),
+            str(pair.listing_b),
+            pair.score,
+            pair.band,  # type: ignore[arg-type]
+            dict(pair.features),
+            pair.explanation or "",
+        )
+        for pair in session.scalars(select(MatchPair))
+    ]
+
+
+def _decided_listings(session: Session) -> set[str]:
+    rows = session.execute(select(Decision.listing_a, Decision.listing_b))
+    return {str(listing) for pair in rows for listing in pair}
+
+
+def record_to_json(record: MatchRecord) -> dict[str, Any]:
+    """The fields matching reads, as JSON values."""
+    values = {name: getattr(record, name) for name in MATCH_FIELDS}
+    for name in ("closing", "start"):
+        if values[name] is not None:
+            values[name] = values[name].isoformat()
+    values["source_ids"] = list(record.source_ids)
+    return values
+
+
+def record_from_json(values: dict[str, Any]) -> MatchRecord:
+    fields = dict(values)
+    for name in ("closing", "start"):
+        if fields.get(name) is not None:
+            fields[name] = date.fromisoformat(fields[name])
+    fields["source_ids"] = tuple(fields.get("source_ids") or ())
+    return MatchRecord(**fields)
+
+
+def _write_marks(
+    session: Session,
+    listings: list[Listing],
+    records: list[MatchRecord],
+    marks: dict[int, MatchedListing],
+) -> None:
+    """Record what this run matched, where it differs from the marks."""
+    now = utcnow()
+    for listing, record in zip(listings, records, strict=True):
+        values = record_to_json(record)
+        mark = marks.pop(listing.id, None)
+        if mark is None:
+            session.add(
+                MatchedListing(
+                    listing_id=listing.id,
+                    changed_run_id=listing.changed_run_id,
+                    record=values,
+                    matched=now,
+                )
+            )
+        elif mark.record != values or mark.changed_run_id != listing.changed_run_id:
+            mark.record, mark.changed_run_id, mark.matched = (
+                values,
+                listing.changed_run_id,
+                now,
+            )
+    for gone in marks.values():
+        session.delete(gone)
 
 
 def _listings(session: Session) -> list[Listing]:

@@ -2,23 +2,29 @@
 
 Blocks up to ``max_block_size`` records give all their pairs; bigger ones (up
 to ``hard_block_size``) only pairs whose titles reach ``thin_score_cutoff``
-(0-100, token_sort_ratio through the shared processor); bigger still are
-dropped. ``block_counts`` reports the pairs each key kind produced, and
-``<kind>:oversize_blocks`` how many of its blocks were thinned or dropped.
+(0-100, token_sort_ratio through the shared processor), each record keeping
+its ``thin_top_k`` nearest; bigger still are dropped. ``block_counts`` reports
+the pairs each key kind produced, and ``<kind>:oversize_blocks`` how many of
+its blocks were thinned or dropped.
+
+Everything runs on numpy arrays: a pair of rows ``i < j`` is one int64 key
+``i << 32 | j`` (see ``pack``). Block members are ordered by a hash of their
+record id, and ties among a record's nearest titles go to the earlier member,
+so the pairs never depend on the order records arrive in.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-from itertools import combinations
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from dedupe.arrays import member, unique, unique_inverse
 from dedupe.config import MatchConfig
-from dedupe.normalize import processor
+from dedupe.normalize import PREPROCESSED
 from dedupe.prepared import Prepared
 
 logger = logging.getLogger(__name__)
@@ -26,132 +32,344 @@ logger = logging.getLogger(__name__)
 TITLE_STOP_TOKENS = frozenset(
     {"and", "of", "for", "in", "at", "a", "an", "to", "with", "on", "by", "s"}
 )
-KeyFunction = Callable[[Prepared, int], Iterable[str]]
 Pair = tuple[int, int]
+LOW = np.int64(0xFFFFFFFF)
+ROW_CHUNK = 1024  # rows of a thinned block scored at once
 
 
-def _single(value: str | None) -> Iterable[str]:
-    return () if value is None else (value,)
+def pack(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Order-free int64 keys of row pairs (lower row in the high half)."""
+    low = np.minimum(left, right).astype(np.int64)
+    high = np.maximum(left, right).astype(np.int64)
+    return (low << 32) | high
 
 
-def _title_tokens(prep: Prepared, i: int) -> Iterable[str]:
-    title = prep.title[i]
-    if title is None:
-        return ()
-    return {t for t in title.split() if t not in TITLE_STOP_TOKENS and len(t) > 1}
-
-
-def _address(prep: Prepared, i: int) -> Iterable[str]:
-    house, street = prep.house[i], prep.street[i]
-    return () if house is None or street is None else (f"{house} {street}",)
-
-
-def _url_or_none(url: str | None) -> Iterable[str]:
-    # A bare host is shared by every listing on a site: not an identity.
-    return () if url is None or "/" not in url else (url,)
-
-
-KEY_FUNCTIONS: dict[str, KeyFunction] = {
-    "provider": lambda p, i: _single(p.provider[i]),
-    "title_tokens": _title_tokens,
-    "outcode": lambda p, i: _single(p.outcode[i]),
-    "apply_url": lambda p, i: _url_or_none(p.apply_url[i]),
-    "url": lambda p, i: _url_or_none(p.url[i]),
-    "source_ids": lambda p, i: p.source_ids[i],
-    "phone": lambda p, i: _single(p.phone[i]),
-    "address": _address,
-    "codes": lambda p, i: p.codes[i],
-}
+def unpack(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return keys >> 32, keys & LOW
 
 
 def block_records(
-    prep: Prepared, config: MatchConfig, focus: set[int] | None = None
+    prep: Prepared, config: MatchConfig
 ) -> tuple[set[Pair], dict[str, int]]:
-    """Candidate pairs (index pairs, lower index first) and pairs per key kind.
+    """Candidate pairs (row pairs, lower row first) and pairs per key kind."""
+    keys, counts = candidate_keys(prep, config)
+    left, right = unpack(keys)
+    return set(zip(left.tolist(), right.tolist(), strict=True)), counts
 
-    With ``focus``, only pairs touching a focus record are produced; each of
-    them is produced exactly as a full run would (block sizes count everyone).
-    """
-    pairs: set[Pair] = set()
+
+@dataclass
+class Thinned:
+    """One thinned block as last computed: its members in block order and,
+    per member, the rows and title scores (0 = none) of its nearest titles."""
+
+    members: np.ndarray
+    rows: np.ndarray  # (members, keep) rows, -1 = none
+    scores: np.ndarray  # (members, keep) uint8
+
+
+@dataclass
+class BlockCache:
+    """Thinned blocks of the last run, reused where none of their members
+    changed and updated row by row where some did."""
+
+    thinned: dict[tuple[str, int], Thinned] = field(default_factory=dict)
+    changed: np.ndarray | None = None  # bool per row, since the cache was filled
+
+
+def candidate_keys(
+    prep: Prepared, config: MatchConfig, cache: BlockCache | None = None
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Sorted unique pair keys over the live rows, and pairs per key kind."""
+    cache = BlockCache() if cache is None else cache
+    found: list[np.ndarray] = []
     counts: dict[str, int] = {}
+    kept: dict[tuple[str, int], Thinned] = {}
     for kind in config.block_keys:
-        kind_pairs = oversize = 0
-        for members in _blocks(prep, kind).values():
-            found = _block_pairs(prep, members, config, focus)
-            kind_pairs += len(found)
-            oversize += len(members) > config.max_block_size
-            pairs.update(found)
-        counts[kind] = kind_pairs
+        rows, keys = _entries(prep, kind)
+        kind_keys, oversize = _kind_pairs(prep, kind, rows, keys, config, cache, kept)
+        if config.cross_source_only and len(kind_keys):
+            left, right = unpack(kind_keys)
+            source = prep.text["source"].codes
+            kind_keys = kind_keys[source[left] != source[right]]
+        counts[kind] = len(kind_keys)
         if oversize:
             counts[f"{kind}:oversize_blocks"] = oversize
-    logger.debug("blocking produced %d candidate pairs: %s", len(pairs), counts)
-    return pairs, counts
+        found.append(kind_keys)
+    cache.thinned, cache.changed = kept, None
+    keys = unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    logger.debug("blocking produced %d candidate pairs: %s", len(keys), counts)
+    return keys, counts
 
 
-def _blocks(prep: Prepared, kind: str) -> dict[str, list[int]]:
-    key_function = KEY_FUNCTIONS[kind]
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for i in range(len(prep)):
-        for key in key_function(prep, i):
-            blocks[key].append(i)
-    return blocks
+def _entries(prep: Prepared, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(row, key code) of every blocking key of the live rows."""
+    if kind in SINGLE_KEYS:
+        codes = SINGLE_KEYS[kind](prep)
+        rows = np.flatnonzero((codes >= 0) & prep.alive)
+        return rows, codes[rows].astype(np.int64)
+    return MULTI_KEYS[kind](prep)
 
 
-def _block_pairs(
-    prep: Prepared, members: list[int], config: MatchConfig, focus: set[int] | None
-) -> list[Pair]:
-    if len(members) < 2 or len(members) > config.hard_block_size:
-        if len(members) > config.hard_block_size:
-            logger.info("dropped a block of %d records", len(members))
-        return []
-    if len(members) <= config.max_block_size:
-        found = _all_pairs(members, focus)
-    else:
-        found = _thinned_pairs(prep, members, config, focus)
-    if config.cross_source_only:
-        found = [(i, j) for i, j in found if prep.sources[i] != prep.sources[j]]
-    return found
+def _column(name: str) -> Callable[[Prepared], np.ndarray]:
+    return lambda prep: prep.text[name].codes
 
 
-def _all_pairs(members: list[int], focus: set[int] | None) -> list[Pair]:
-    pairs = [(i, j) if i < j else (j, i) for i, j in combinations(members, 2)]
-    if focus is None:
-        return pairs
-    return [(i, j) for i, j in pairs if i in focus or j in focus]
+def _url_codes(name: str) -> Callable[[Prepared], np.ndarray]:
+    def codes(prep: Prepared) -> np.ndarray:
+        column = prep.text[name]
+        # A bare host is shared by every listing on a site: not an identity.
+        usable = np.array([("/" in v) for v in column.values] + [False], dtype=bool)
+        return np.where(usable[column.codes], column.codes, -1)
+
+    return codes
 
 
-def _thinned_pairs(
-    prep: Prepared, members: list[int], config: MatchConfig, focus: set[int] | None
-) -> list[Pair]:
-    members = [m for m in members if prep.title[m] is not None]
-    queries = members if focus is None else [m for m in members if m in focus]
-    if not queries:
-        return []
-    scores = process.cdist(
-        [prep.title[i] or "" for i in queries],
-        [prep.title[j] or "" for j in members],
-        scorer=fuzz.token_sort_ratio,
-        processor=processor,
+def _address_codes(prep: Prepared) -> np.ndarray:
+    house, street = prep.text["house"].codes, prep.text["street"].codes
+    both = (house >= 0) & (street >= 0)
+    return np.where(both, (house.astype(np.int64) << 32) | street, -1)
+
+
+SINGLE_KEYS = {
+    "provider": _column("provider"),
+    "outcode": _column("outcode"),
+    "apply_url": _url_codes("apply_url"),
+    "url": _url_codes("url"),
+    "phone": _column("phone"),
+    "address": _address_codes,
+}
+
+
+def _title_tokens(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    column, per_title = prep.title, prep.title_tokens
+    vocabulary = prep.vocabularies.setdefault("title_tokens", {})
+    for title in column.values[len(per_title) :]:
+        tokens = {t for t in title.split() if t not in TITLE_STOP_TOKENS and len(t) > 1}
+        per_title.append(
+            [vocabulary.setdefault(t, len(vocabulary)) for t in sorted(tokens)]
+        )
+    return _expand(prep, column.codes, per_title)
+
+
+def _expand(
+    prep: Prepared, codes: np.ndarray, per_code: list[list[int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, key) for every key of every row, from keys per column code."""
+    lengths = np.array([len(k) for k in per_code] + [0], dtype=np.int64)
+    flat = np.array([k for keys in per_code for k in keys], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    live = np.flatnonzero((codes >= 0) & prep.alive)
+    counts = lengths[codes[live]]
+    rows = np.repeat(live, counts)
+    offsets = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, flat[np.repeat(starts[codes[live]], counts) + offsets]
+
+
+def _set_keys(name: str) -> Callable[[Prepared], tuple[np.ndarray, np.ndarray]]:
+    def keys(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+        values: list[frozenset[str]] = getattr(prep, name)
+        vocabulary = prep.vocabularies.setdefault(name, {})
+        rows, codes = [], []
+        for row in np.flatnonzero(prep.alive).tolist():
+            for key in values[row]:
+                rows.append(row)
+                codes.append(vocabulary.setdefault(key, len(vocabulary)))
+        return np.array(rows, dtype=np.int64), np.array(codes, dtype=np.int64)
+
+    return keys
+
+
+MULTI_KEYS = {
+    "title_tokens": _title_tokens,
+    "source_ids": _set_keys("source_ids"),
+    "codes": _set_keys("codes"),
+}
+
+
+def _kind_pairs(
+    prep: Prepared,
+    kind: str,
+    rows: np.ndarray,
+    keys: np.ndarray,
+    config: MatchConfig,
+    cache: BlockCache,
+    kept: dict[tuple[str, int], Thinned],
+) -> tuple[np.ndarray, int]:
+    order = np.lexsort((prep.id_hash[rows], keys))
+    rows, keys = rows[order], keys[order]
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    sizes = np.diff(np.append(starts, len(keys)))
+    small = (sizes >= 2) & (sizes <= config.max_block_size)
+    found = [_all_pairs(rows, starts[small], sizes[small])]
+    big = np.flatnonzero(sizes > config.max_block_size)
+    for start, size in zip(starts[big].tolist(), sizes[big].tolist(), strict=True):
+        if size > config.hard_block_size:
+            logger.info("dropped a block of %d records", size)
+            continue
+        name = (kind, int(keys[start]))
+        block = _thinned(
+            prep, rows[start : start + size], config, cache.thinned.get(name), cache
+        )
+        kept[name] = block
+        found.append(_block_keys(block))
+    return np.concatenate(found), len(big)
+
+
+def _all_pairs(rows: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    found = [np.zeros(0, dtype=np.int64)]
+    for size in np.unique(sizes).tolist():
+        first = starts[sizes == size]
+        i, j = np.triu_indices(size, k=1)
+        found.append(pack(rows[first[:, None] + i], rows[first[:, None] + j]).ravel())
+    return np.concatenate(found)
+
+
+def _block_keys(block: Thinned) -> np.ndarray:
+    left = np.repeat(block.members, block.rows.shape[1]).reshape(block.rows.shape)
+    use = (block.rows >= 0) & (block.rows != left)
+    return pack(left[use], block.rows[use])
+
+
+def _thinned(
+    prep: Prepared,
+    members: np.ndarray,
+    config: MatchConfig,
+    last: Thinned | None,
+    cache: BlockCache,
+) -> Thinned:
+    """Each member's nearest titles; from ``last`` where nothing near changed."""
+    members = members[prep.title.codes[members] >= 0]
+    keep = len(members) if config.thin_top_k is None else config.thin_top_k + 1
+    keep = max(min(keep, len(members)), 1)
+    titles = prep.title.sorted_tokens()
+    texts = [titles[c] for c in prep.title.codes[members].tolist()]
+    redo, fresh = _to_redo(members, last, cache.changed, keep)
+    rows = np.full((len(members), keep), -1, dtype=np.int64)
+    scores = np.zeros((len(members), keep), dtype=np.uint8)
+    if last is not None and not redo.all():
+        _merge_rows(members, texts, last, redo, fresh, config, (rows, scores))
+    _nearest_rows(prep, members, np.flatnonzero(redo), config, keep, (rows, scores))
+    return Thinned(members, rows, scores)
+
+
+def _nearest_rows(
+    prep: Prepared,
+    members: np.ndarray,
+    redo: np.ndarray,
+    config: MatchConfig,
+    keep: int,
+    out: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Nearest titles among all members for the members at ``redo``, scored
+    once per distinct title: members with one title have the same nearest."""
+    titles = prep.title.sorted_tokens()
+    codes = prep.title.codes[members]
+    choices, column_title = unique_inverse(codes)
+    queries, query_title = unique_inverse(codes[redo])
+    choice_texts = [titles[c] for c in choices.tolist()]
+    for first in range(0, len(queries), ROW_CHUNK):
+        chunk = queries[first : first + ROW_CHUNK]
+        matrix = _cdist([titles[c] for c in chunk.tolist()], choice_texts, config)
+        cols, best = _nearest(matrix[:, column_title], keep)
+        mine = np.flatnonzero(
+            (query_title >= first) & (query_title < first + len(chunk))
+        )
+        at, title = redo[mine], query_title[mine] - first
+        out[0][at] = np.where(cols[title] >= 0, members[np.maximum(cols[title], 0)], -1)
+        out[1][at] = best[title]
+
+
+def _chunks(positions: np.ndarray) -> list[np.ndarray]:
+    return [positions[k : k + ROW_CHUNK] for k in range(0, len(positions), ROW_CHUNK)]
+
+
+def _cdist(queries: list[str], choices: list[str], config: MatchConfig) -> np.ndarray:
+    # token_sort_ratio is ratio over the sorted tokens (Column.sorted_tokens)
+    return process.cdist(
+        queries,
+        choices,
+        scorer=fuzz.ratio,
+        processor=PREPROCESSED,
         score_cutoff=config.thin_score_cutoff,
         dtype=np.uint8,
         workers=config.workers,
     )
-    rows, cols = _nearest(scores, config.thin_top_k)
-    left = np.asarray(queries)[rows]
-    right = np.asarray(members)[cols]
-    low, high = np.minimum(left, right), np.maximum(left, right)
-    keep = low != high
-    return list(zip(low[keep].tolist(), high[keep].tolist(), strict=True))
 
 
-def _nearest(scores: np.ndarray, top_k: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of every nonzero score, or only of each row's ``top_k``
-    best (plus one for the record itself)."""
-    keep = top_k + 1 if top_k is not None else scores.shape[1]
-    if keep >= scores.shape[1]:
-        return np.nonzero(scores)
-    cols = np.argpartition(scores, -keep, axis=1)[:, -keep:]
-    rows = np.repeat(np.arange(scores.shape[0]), keep)
-    cols = cols.ravel()
-    nonzero = scores[rows, cols] > 0
-    return rows[nonzero], cols[nonzero]
+def _to_redo(
+    members: np.ndarray, last: Thinned | None, changed: np.ndarray | None, keep: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(redo, fresh): members whose nearest titles must be found again among
+    all members, and the new or changed members. Redo are the fresh ones and
+    those that lost one of their nearest."""
+    if last is None or changed is None or last.rows.shape[1] != keep:
+        everyone = np.ones(len(members), dtype=bool)
+        return everyone, everyone
+    fresh = ~member(members, np.sort(last.members)) | changed[members]
+    lost = np.zeros(len(changed), dtype=bool)
+    lost[last.members] = True
+    lost[members[~fresh]] = False  # still here and unchanged
+    nearest = last.rows[_positions(last.members, members[~fresh])]
+    broken = (lost[np.maximum(nearest, 0)] & (nearest >= 0)).any(axis=1)
+    redo = fresh.copy()
+    redo[np.flatnonzero(~fresh)[broken]] = True
+    return redo, fresh
+
+
+def _positions(order: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Index in ``order`` of each of ``wanted`` (all present)."""
+    sort = np.argsort(order)
+    return sort[np.searchsorted(order[sort], wanted)]
+
+
+def _merge_rows(
+    members: np.ndarray,
+    texts: list[str],
+    last: Thinned,
+    redo: np.ndarray,
+    fresh: np.ndarray,
+    config: MatchConfig,
+    out: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Unchanged members that kept all their nearest: last time's nearest
+    against the scores with the new or changed members."""
+    rows, scores = out
+    stay = np.flatnonzero(~redo)
+    previous = _positions(last.members, members[stay])
+    old_rows, old_scores = last.rows[previous], last.scores[previous]
+    fresh_at = np.flatnonzero(fresh)
+    if not len(fresh_at):
+        rows[stay], scores[stay] = old_rows, old_scores
+        return
+    matrix = _cdist(
+        [texts[k] for k in stay.tolist()], [texts[k] for k in fresh_at.tolist()], config
+    )
+    old_at = _positions(members, np.where(old_rows >= 0, old_rows, members[0]))
+    at = np.concatenate([old_at, np.broadcast_to(fresh_at, matrix.shape)], axis=1)
+    both = np.concatenate([old_scores, matrix], axis=1)
+    rank = both.astype(np.int64) * (1 << 32) - at  # best score, then lower column
+    best = np.argsort(-rank, axis=1, kind="stable")[:, : rows.shape[1]]
+    top_at = np.take_along_axis(at, best, axis=1)
+    top_scores = np.take_along_axis(both, best, axis=1)
+    rows[stay] = np.where(top_scores > 0, members[top_at], -1)
+    scores[stay] = top_scores
+
+
+def _nearest(scores: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the columns (-1 = none) and scores of its ``keep`` best nonzero
+    scores (the record itself among them); ties go to the lower column."""
+    width = scores.shape[1]
+    kth = np.partition(scores, width - keep, axis=1)[:, width - keep]
+    above = scores > kth[:, None]
+    tied = scores == kth[:, None]
+    room = keep - above.sum(axis=1)
+    counter = np.int16 if width < np.iinfo(np.int16).max else np.int32
+    order = np.cumsum(tied, axis=1, dtype=counter)
+    take = (above | (tied & (order <= room[:, None]))) & (scores > 0)
+    row, col = np.nonzero(take)
+    slot = np.arange(len(row)) - np.searchsorted(row, row)
+    cols = np.full((len(scores), keep), -1, dtype=np.int64)
+    best = np.zeros((len(scores), keep), dtype=np.uint8)
+    cols[row, slot] = col
+    best[row, slot] = scores[row, col]
+    return cols, best

@@ -169,3 +169,25 @@ def _merge(state: _State, a: RecordID, b: RecordID, rules: ClusterRules) -> None
     for other, total in keep_links.items():
         state.links[other][keep] = total
         _push(state, keep, other, rules)
+
+
+def components(edges: Iterable[Edge]) -> list[frozenset[RecordID]]:
+    """Connected components (of two or more records) of the pair graph."""
+    parent: dict[RecordID, RecordID] = {}
+
+    def find(x: RecordID) -> RecordID:
+        root = x
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[RecordID, set[RecordID]] = {}
+    for x in parent:
+        groups.setdefault(find(x), set()).add(x)
+    return [frozenset(members) for members in groups.values()]

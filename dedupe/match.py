@@ -7,11 +7,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from dedupe.block import block_records
-from dedupe.cluster import ClusterOutcome, ClusterRules, cluster_records
+import numpy as np
+
+from dedupe import arrays
+from dedupe.block import candidate_keys, pack, unpack
+from dedupe.cluster import ClusterOutcome, ClusterRules, cluster_records, components
 from dedupe.config import MatchConfig
-from dedupe.prepared import Prepared, prepare
-from dedupe.score import PairScores, explain, score_pairs
+from dedupe.prepared import Prepared
+from dedupe.score import PairScores, explain_all, score_pairs
+from dedupe.state import Delta, MatchState
 from dedupe.types import Band, Decision, MatchRecord, MatchResult, RecordID, ScoredPair
 
 logger = logging.getLogger(__name__)
@@ -29,6 +33,7 @@ def match(
     changed: set[RecordID] | None = None,
     previous_pairs: Iterable[ScoredPair] = (),
     config: MatchConfig = DEFAULT_CONFIG,
+    state: MatchState | None = None,
 ) -> MatchResult:
     """Match records into clusters of the same opportunity.
 
@@ -39,51 +44,66 @@ def match(
             wins, and every one outranks any score.
         changed: ids of new or changed records. When given, only pairs touching
             them are compared and the other pairs come from ``previous_pairs``
-            (the previous run's ``pairs`` under the same config); the result
-            then equals a full run. None compares everything.
-        previous_pairs: see ``changed``.
+            (the previous run's ``pairs`` under the same config). None compares
+            everything (or, with a ``state``, what changed since its last run).
+        previous_pairs: see ``changed``; ignored when ``state`` holds a run.
         config: weights and thresholds, all on 0-100 (see ``MatchConfig``).
+        state: kept by the caller between runs. After its first run, records
+            new, edited (unequal to last time) or missing since then are
+            found by comparison, only pairs they can affect are compared, only
+            the components they touch are re-clustered, and the result
+            equals a full run.
 
     Returns:
         Clusters (singletons included), auto and review pairs, review pairs,
         pairs produced per blocking key, and how many pairs were compared.
     """
-    prep = prepare(records)
-    index = _index(prep)
-    focus = None if changed is None else {index[r] for r in changed if r in index}
-    candidates, block_counts = block_records(prep, config, focus)
-    rulings = _latest_rulings(decisions, index)
-    for a, b in rulings:
-        candidates.add(_index_pair(index, a, b))
-    pairs = _score(prep, sorted(candidates), config, rulings)
-    if changed is not None:
-        pairs.update(_carry(previous_pairs, changed, index, rulings, config))
+    state = MatchState() if state is None else state
+    delta = state.load(records, config, changed)
+    prep = state.prep
+    rulings = _latest_rulings(decisions, state.index, prep)
+    state.blocks.changed = delta.changed if delta.exact else None
+    candidates, block_counts = candidate_keys(prep, config, state.blocks)
+    ruled = _ruled_keys(state, rulings)
+    to_score = _to_score(state, delta, candidates, changed is not None, ruled)
+    scored, model = _score(prep, to_score, config, ruled)
+    model |= _carried(state, delta, candidates, previous_pairs, config)
+    pairs = _by_ids(model, scored)
     pairs = _apply_rulings(pairs, rulings)
-    outcome = _cluster(prep, pairs, rulings, config)
-    settled = _settle(pairs, outcome)
+    outcome = _cluster(state, delta, pairs, rulings, config)
+    settled = _settle(pairs, state.cluster_of, outcome.held)
     review = [p for p in settled if p.band == "review"]
+    _remember(state, candidates, model)
     logger.info(
         "matched %d records: %d clusters, %d pairs compared, %d for review",
-        len(prep),
+        len(records),
         len(outcome.clusters),
-        len(candidates),
+        len(to_score),
         len(review),
     )
-    return MatchResult(outcome.clusters, settled, review, block_counts, len(candidates))
+    return MatchResult(outcome.clusters, settled, review, block_counts, len(to_score))
 
 
-def _index(prep: Prepared) -> dict[RecordID, int]:
-    index = {record_id: k for k, record_id in enumerate(prep.ids)}
-    if len(index) != len(prep.ids):
-        raise ValueError("record ids must be unique within one match() call")
-    return index
+def resume_state(
+    records: Sequence[MatchRecord],
+    pairs: Iterable[ScoredPair],
+    *,
+    config: MatchConfig = DEFAULT_CONFIG,
+) -> MatchState:
+    """A state as a run over ``records`` that found ``pairs`` leaves it, rebuilt
+    without comparing anything (for a caller that stored both, not the state).
 
-
-def _index_pair(
-    index: dict[RecordID, int], a: RecordID, b: RecordID
-) -> tuple[int, int]:
-    i, j = index[a], index[b]
-    return (i, j) if i < j else (j, i)
+    ``pairs`` are that run's ``pairs``; pairs a reviewer kept apart are missing
+    from them, so name the records of every decision in ``changed`` on the
+    next run. Clustering then starts afresh; comparing does not.
+    """
+    state = MatchState()
+    state.load(records, config, None)
+    state.blocks.changed = None
+    state.candidates, _ = candidate_keys(state.prep, config, state.blocks)
+    state.model = _previous_by_row(state, pairs, config)
+    state.matched = True
+    return state
 
 
 def _key(a: RecordID, b: RecordID) -> Key:
@@ -91,13 +111,43 @@ def _key(a: RecordID, b: RecordID) -> Key:
 
 
 def _latest_rulings(
-    decisions: Iterable[Decision], index: dict[RecordID, int]
+    decisions: Iterable[Decision], index: dict[RecordID, int], prep: Prepared
 ) -> dict[Key, str]:
     rulings: dict[Key, str] = {}
     for decision in decisions:
-        if decision.a in index and decision.b in index and decision.a != decision.b:
+        a, b = index.get(decision.a), index.get(decision.b)
+        if a is None or b is None or a == b:
+            continue
+        if prep.alive[a] and prep.alive[b]:
             rulings[_key(decision.a, decision.b)] = decision.kind
     return rulings
+
+
+def _to_score(
+    state: MatchState,
+    delta: Delta,
+    candidates: np.ndarray,
+    incremental: bool,
+    ruled: np.ndarray,
+) -> np.ndarray:
+    """Pair keys to compare now: all, or those a change can affect."""
+    if not (incremental or delta.exact):
+        return arrays.unique(np.concatenate([candidates, ruled]))
+    left, right = unpack(candidates)
+    touched = delta.changed[left] | delta.changed[right]
+    keys = [candidates[touched], ruled]
+    if delta.exact:
+        # pairs of unchanged records that were no candidates last time
+        kept = candidates[~touched]
+        keys.append(kept[~arrays.member(kept, state.candidates)])
+    return arrays.unique(np.concatenate(keys))
+
+
+def _ruled_keys(state: MatchState, rulings: dict[Key, str]) -> np.ndarray:
+    index = state.index
+    left = np.array([index[a] for a, _ in rulings], dtype=np.int64)
+    right = np.array([index[b] for _, b in rulings], dtype=np.int64)
+    return arrays.unique(pack(left, right))
 
 
 def _band(score: float, config: MatchConfig) -> Band:
@@ -106,62 +156,135 @@ def _band(score: float, config: MatchConfig) -> Band:
     return "review" if score >= config.review_threshold else "distinct"
 
 
+def _bands(scores: np.ndarray, config: MatchConfig) -> np.ndarray:
+    return np.where(
+        scores >= config.auto_threshold,
+        2,
+        np.where(scores >= config.review_threshold, 1, 0),
+    )
+
+
+BAND_NAMES: tuple[Band, Band, Band] = ("distinct", "review", "auto")
+
+
+SCORE_CHUNK = 500_000  # pairs scored at once: bounds the feature arrays
+
+
 def _score(
+    prep: Prepared, keys: np.ndarray, config: MatchConfig, ruled_keys: np.ndarray
+) -> tuple[dict[int, ScoredPair], dict[int, ScoredPair]]:
+    """(ruled pairs, pairs in the auto or review band), by row key."""
+    scored: dict[int, ScoredPair] = {}
+    model: dict[int, ScoredPair] = {}
+    for first in range(0, len(keys), SCORE_CHUNK):
+        chunk = keys[first : first + SCORE_CHUNK]
+        chunk_scored, chunk_model = _score_chunk(prep, chunk, config, ruled_keys)
+        scored |= chunk_scored
+        model |= chunk_model
+    return scored, model
+
+
+def _score_chunk(
+    prep: Prepared, keys: np.ndarray, config: MatchConfig, ruled_keys: np.ndarray
+) -> tuple[dict[int, ScoredPair], dict[int, ScoredPair]]:
+    left, right = unpack(keys)
+    scores = score_pairs(prep, left, right, config)
+    bands = _bands(scores.score, config)
+    ruled = arrays.member(keys, ruled_keys)
+    picked = np.flatnonzero((bands > 0) | ruled)
+    made = _scored_pairs(prep, scores, picked, bands[picked], config)
+    scored: dict[int, ScoredPair] = {}
+    model: dict[int, ScoredPair] = {}
+    for k, pair in zip(picked.tolist(), made, strict=True):
+        key = int(keys[k])
+        if bands[k] > 0:
+            model[key] = pair
+        if ruled[k]:
+            scored[key] = pair
+    return scored, model
+
+
+def _scored_pairs(
     prep: Prepared,
-    candidates: list[tuple[int, int]],
+    scores: PairScores,
+    picked: np.ndarray,
+    bands: np.ndarray,
     config: MatchConfig,
-    ruled: dict[Key, str],
-) -> dict[Key, ScoredPair]:
-    """Scored pairs in the auto or review band, and every pair under a ruling."""
-    if not candidates:
-        return {}
-    scores = score_pairs(prep, candidates, config)
-    pairs: dict[Key, ScoredPair] = {}
-    for k in range(len(candidates)):
-        band = _band(float(scores.score[k]), config)
-        key = _key(prep.ids[scores.left[k]], prep.ids[scores.right[k]])
-        if band != "distinct" or key in ruled:
-            pairs[key] = _scored_pair(prep, scores, k, band, config)
-    return pairs
+) -> list[ScoredPair]:
+    names = list(scores.features)
+    values = np.column_stack([scores.features[n][picked] for n in names]).tolist()
+    explanations = explain_all(scores, picked, config.prior)
+    ids = prep.ids
+    made = []
+    rows = zip(
+        scores.left[picked].tolist(),
+        scores.right[picked].tolist(),
+        scores.score[picked].tolist(),
+        bands.tolist(),
+        values,
+        explanations,
+        strict=True,
+    )
+    for left, right, score, band, row, explanation in rows:
+        a, b = _key(ids[left], ids[right])
+        features = _features(names, row)
+        features["model_score"] = score
+        made.append(ScoredPair(a, b, score, BAND_NAMES[band], features, explanation))
+    return made
 
 
-def _scored_pair(
-    prep: Prepared, scores: PairScores, k: int, band: Band, config: MatchConfig
-) -> ScoredPair:
-    a, b = _key(prep.ids[scores.left[k]], prep.ids[scores.right[k]])
-    features = {
-        name: round(float(values[k]), 2)
-        for name, values in scores.features.items()
-        if not math.isnan(values[k])
-    }
-    score = float(scores.score[k])
-    features["model_score"] = score
-    return ScoredPair(a, b, score, band, features, explain(scores, k, config.prior))
+def _features(names: list[str], values: list[float]) -> dict[str, float]:
+    pairs = zip(names, values, strict=True)
+    return {name: round(value, 2) for name, value in pairs if not math.isnan(value)}
 
 
-def _carry(
+def _carried(
+    state: MatchState,
+    delta: Delta,
+    candidates: np.ndarray,
     previous: Iterable[ScoredPair],
-    changed: set[RecordID],
-    index: dict[RecordID, int],
-    rulings: dict[Key, str],
     config: MatchConfig,
-) -> dict[Key, ScoredPair]:
-    """Previous pairs between unchanged records, as the model scored them."""
-    carried: dict[Key, ScoredPair] = {}
+) -> dict[int, ScoredPair]:
+    """Model pairs of unchanged records that are still candidates."""
+    if delta.exact:
+        found = state.model
+    else:
+        found = _previous_by_row(state, previous, config)
+    if not found:
+        return {}
+    keys = np.fromiter(found, dtype=np.int64, count=len(found))
+    left, right = unpack(keys)
+    keep = ~(delta.changed[left] | delta.changed[right])
+    keep &= arrays.member(keys, candidates)
+    return {key: found[key] for key in keys[keep].tolist()}
+
+
+def _previous_by_row(
+    state: MatchState, previous: Iterable[ScoredPair], config: MatchConfig
+) -> dict[int, ScoredPair]:
+    """Previous pairs as the model scored them, by row key."""
+    index, alive = state.index, state.prep.alive
+    found: dict[int, ScoredPair] = {}
     for pair in previous:
-        key = _key(pair.a, pair.b)
-        if pair.a in changed or pair.b in changed or key in rulings:
-            continue
-        if pair.a not in index or pair.b not in index:
+        a, b = index.get(pair.a), index.get(pair.b)
+        if a is None or b is None or not (alive[a] and alive[b]):
             continue
         score = pair.features.get("model_score", pair.score)
         band = _band(score, config)
         if band != "distinct":
             explanation = pair.explanation.split(NOTE)[0]
-            carried[key] = replace(
-                pair, score=score, band=band, explanation=explanation
-            )
-    return carried
+            key = (min(a, b) << 32) | max(a, b)
+            found[key] = replace(pair, score=score, band=band, explanation=explanation)
+    return found
+
+
+def _by_ids(
+    model: dict[int, ScoredPair], scored: dict[int, ScoredPair]
+) -> dict[Key, ScoredPair]:
+    pairs = {(p.a, p.b): p for p in model.values()}
+    for pair in scored.values():
+        pairs[(pair.a, pair.b)] = pair
+    return pairs
 
 
 def _apply_rulings(
@@ -178,52 +301,138 @@ def _apply_rulings(
 
 
 def _cluster(
-    prep: Prepared,
+    state: MatchState,
+    delta: Delta,
     pairs: dict[Key, ScoredPair],
     rulings: dict[Key, str],
     config: MatchConfig,
 ) -> ClusterOutcome:
+    """Cluster the components a change touched; keep the others' clusters."""
+    links = {key: pair.score for key, pair in pairs.items()}
+    region = _region(state, delta, links, rulings)
+    inside = {k: v for k, v in links.items() if k[0] in region}
+    must = [k for k, kind in rulings.items() if kind == "must_link"]
+    cannot = [k for k, kind in rulings.items() if kind == "cannot_link"]
     rules = ClusterRules(
         link_threshold=config.link_threshold,
         max_cluster_size=config.max_cluster_size,
-        sources=dict(zip(prep.ids, prep.sources, strict=True))
-        if config.distinct_within_source
-        else None,
+        sources=_sources(state, region) if config.distinct_within_source else None,
     )
-    links = {key: pair.score for key, pair in pairs.items()}
-    must = [key for key, kind in rulings.items() if kind == "must_link"]
-    cannot = [key for key, kind in rulings.items() if kind == "cannot_link"]
-    return cluster_records(prep.ids, links, rules, _groups(must), cannot)
+    outcome = cluster_records(
+        sorted(region),
+        inside,
+        rules,
+        _groups([k for k in must if k[0] in region]),
+        [k for k in cannot if k[0] in region and k[1] in region],
+    )
+    _update_clusters(state, region, outcome, inside, links, rulings)
+    outcome.clusters = _all_clusters(state)
+    outcome.held = state.held
+    return outcome
+
+
+def _sources(state: MatchState, region: set[RecordID]) -> dict[RecordID, str]:
+    prep = state.prep
+    return {r: prep.records[state.index[r]].source for r in region}
+
+
+def _region(
+    state: MatchState,
+    delta: Delta,
+    links: dict[Key, float],
+    rulings: dict[Key, str],
+) -> set[RecordID]:
+    """Records whose cluster may differ from the last run's."""
+    if not (delta.exact and state.clustered):
+        state.component_of, state.components = {}, {}
+        state.cluster_of, state.held = {}, {}
+        region = {r for key in links for r in key}
+        return region | {r for key in rulings for r in key}
+    prep = state.prep
+    dirty = {prep.ids[row] for row in np.flatnonzero(delta.changed).tolist()}
+    dirty |= delta.removed
+    for key, score in links.items():
+        if state.links.get(key) != score:
+            dirty.update(key)
+    dirty.update(r for key in state.links if key not in links for r in key)
+    for key in rulings.keys() | state.rulings.keys():
+        if rulings.get(key) != state.rulings.get(key):
+            dirty.update(key)
+    region = set(dirty)
+    for record_id in dirty:
+        component = state.component_of.get(record_id)
+        if component is not None:
+            region |= state.components[component]
+    return region - delta.removed
+
+
+def _update_clusters(
+    state: MatchState,
+    region: set[RecordID],
+    outcome: ClusterOutcome,
+    inside: dict[Key, float],
+    links: dict[Key, float],
+    rulings: dict[Key, str],
+) -> None:
+    old = {state.component_of.pop(r, None) for r in region} - {None}
+    for component in old:
+        for record_id in state.components.pop(component):
+            state.component_of.pop(record_id, None)
+            state.cluster_of.pop(record_id, None)
+    for record_id in region:
+        state.cluster_of.pop(record_id, None)
+    state.held = {k: v for k, v in state.held.items() if k[0] not in region}
+    state.held |= outcome.held
+    for cluster in outcome.clusters:
+        if len(cluster) > 1:
+            state.cluster_of.update(dict.fromkeys(cluster, cluster))
+    edges = list(inside) + [k for k in rulings if k[0] in region]
+    for members in components(edges):
+        label = min(members)
+        state.components[label] = members  # type: ignore[index]
+        state.component_of.update(dict.fromkeys(members, label))  # type: ignore[arg-type]
+    state.links, state.rulings = links, dict(rulings)
+    state.clustered = True
+
+
+def _all_clusters(state: MatchState) -> list[frozenset[RecordID]]:
+    prep = state.prep
+    multi = {id(c): c for c in state.cluster_of.values()}
+    entries = [(min(c), c) for c in multi.values()]
+    for row in np.flatnonzero(prep.alive).tolist():
+        record_id = prep.ids[row]
+        if record_id not in state.cluster_of:
+            entries.append((record_id, frozenset((record_id,))))
+    entries.sort(key=lambda entry: entry[0])
+    return [cluster for _, cluster in entries]
 
 
 def _groups(edges: list[Key]) -> list[set[RecordID]]:
-    parent: dict[RecordID, RecordID] = {}
-
-    def find(x: RecordID) -> RecordID:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[RecordID, set[RecordID]] = {}
-    for x in list(parent):
-        groups.setdefault(find(x), set()).add(x)
-    return list(groups.values())
+    return [set(members) for members in components(edges)]
 
 
-def _settle(pairs: dict[Key, ScoredPair], outcome: ClusterOutcome) -> list[ScoredPair]:
+def _settle(
+    pairs: dict[Key, ScoredPair],
+    cluster_of: dict[RecordID, frozenset[RecordID]],
+    held: dict[Key, str],
+) -> list[ScoredPair]:
     """Auto pairs the clustering kept apart go to review, with the reason."""
-    owner = {r: k for k, cluster in enumerate(outcome.clusters) for r in cluster}
     settled = []
     for key in sorted(pairs):
         pair = pairs[key]
-        if pair.band == "auto" and owner[pair.a] != owner[pair.b]:
-            reason = outcome.held.get(key, CHAINING)
+        if pair.band == "auto" and cluster_of.get(pair.a, pair.a) != cluster_of.get(
+            pair.b, pair.b
+        ):
+            reason = held.get(key, CHAINING)
             note = f"{NOTE}not merged: {reason}"
             pair = replace(pair, band="review", explanation=pair.explanation + note)
         settled.append(pair)
     return settled
+
+
+def _remember(
+    state: MatchState, candidates: np.ndarray, model: dict[int, ScoredPair]
+) -> None:
+    state.candidates = candidates
+    state.model = model
+    state.matched = True

@@ -64,18 +64,31 @@ _LEGAL_FORMS = frozenset({"limited", "plc", "llp", "cic", "cio", "inc", "llc"})
 
 
 def fold(text: str) -> str:
-    """Lower-case, strip accents, "&" -> "and", drop punctuation. Idempotent."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    """Lower-case, strip accents, "&" -> "and", drop punctuation."""
+    if text.isascii():
+        text = text.lower()  # NFKD changes no ASCII text and adds no accents
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = _APOSTROPHES.sub("", text.replace("&", " and "))
     text = _NON_ALNUM.sub(" ", text).strip()
     return _LONE_S.sub(r"\1s", text)
+
+
+# Passed as ``processor=`` where every input string has already been through
+# ``processor`` (see ``preprocess``): the FUZZ-02 guard accepts only these two.
+PREPROCESSED = None
 
 
 @lru_cache(maxsize=200_000)
 def processor(text: str) -> str:
     """The shared rapidfuzz processor (cached: call sites pass it per pair)."""
     return fold(text)
+
+
+def preprocess(values: list[str]) -> list[str]:
+    """``processor`` applied once to each value, for ``processor=PREPROCESSED``."""
+    return [fold(value) for value in values]
 
 
 def is_blank(value: str | None) -> bool:
@@ -269,6 +282,8 @@ def extract_codes(value: str | None) -> frozenset[str]:
 
 
 def fold_keep_hyphen(text: str) -> str:
+    if text.isascii():
+        return text.lower()
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 

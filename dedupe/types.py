@@ -16,7 +16,7 @@ Band = Literal["auto", "review", "distinct"]
 DecisionKind = Literal["must_link", "cannot_link"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MatchRecord:
     """What one source says about one opportunity, as the matcher sees it.
 
@@ -47,7 +47,7 @@ class MatchRecord:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """A reviewer's ruling on two records; outranks every score."""
 
@@ -56,7 +56,7 @@ class Decision:
     kind: DecisionKind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoredPair:
     """Two records compared. ``score`` is 0-100; ``features`` hold each field's
     similarity (0-100) plus ``model_score``, the score before any decision."""
@@ -69,7 +69,7 @@ class ScoredPair:
     explanation: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MatchResult:
     clusters: list[frozenset[RecordID]]
     pairs: list[ScoredPair]

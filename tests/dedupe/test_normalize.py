@@ -214,7 +214,12 @@ def test_normalize_phone(a: str, b: str) -> None:
 
 
 # FUZZ-02 regression guard: every rapidfuzz call in dedupe/ passes the shared
-# processor; scorers appear only as calls or as a ``scorer=`` argument.
+# processor, or PREPROCESSED for input already through it (see
+# test_preprocessed_input_is_the_processors_output); scorers appear only as
+# calls or as a ``scorer=`` argument.
+SHARED = frozenset({"processor", "PREPROCESSED"})
+
+
 def rapidfuzz_violations(source: str) -> list[str]:
     tree = ast.parse(source)
     problems = []
@@ -227,7 +232,7 @@ def rapidfuzz_violations(source: str) -> list[str]:
                 problems.append(f"line {node.lineno}: import rapidfuzz modules only")
         if isinstance(node, ast.Call) and _is_rapidfuzz(node.func):
             keyword = {k.arg: k.value for k in node.keywords}.get("processor")
-            if not (isinstance(keyword, ast.Name) and keyword.id == "processor"):
+            if not (isinstance(keyword, ast.Name) and keyword.id in SHARED):
                 problems.append(f"line {node.lineno}: call without processor=processor")
     allowed = _allowed_references(tree)
     for node in ast.walk(tree):
@@ -304,3 +309,20 @@ def test_the_guard_sees_the_call_sites() -> None:
         if isinstance(node, ast.Call) and _is_rapidfuzz(node.func)
     ]
     assert len(calls) >= 2  # block's cdist and compare's cpdist at least
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        pytest.param("Level 3 Business Admin", id="ascii"),
+        pytest.param("Société Générale s s Apprentice", id="accents and lone s"),
+        pytest.param("The Prince's Trust & Co", id="apostrophe and ampersand"),
+    ],
+)
+def test_preprocessed_input_is_the_processors_output(title: str) -> None:
+    column = prepare([MatchRecord("a", "s", title)]).title
+
+    assert column.processed() == [processor(v) for v in column.values]
+    assert column.sorted_tokens()[0] == " ".join(
+        sorted(processor(column.values[0]).split())
+    )

@@ -1,0 +1,123 @@
+"""What one matching run leaves for the next: a ``MatchState`` the caller keeps.
+
+It holds the prepared records (rows never move, so only new or changed
+records are normalised again), the candidate pairs and the model's scored
+pairs of the last run, and the clustering: links, components and clusters.
+With it, ``match`` compares only the pairs a change can affect and re-clusters
+only the components those pairs touch; the result equals a full run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dedupe import arrays
+from dedupe.block import BlockCache
+from dedupe.config import MatchConfig
+from dedupe.prepared import MATCH_FIELDS, Prepared
+from dedupe.types import MatchRecord, RecordID, ScoredPair
+
+Key = tuple[RecordID, RecordID]
+
+
+@dataclass
+class Delta:
+    """What changed since the state's last run, by row."""
+
+    changed: np.ndarray  # bool per row: new, edited or named in ``changed``
+    removed: set[RecordID]
+    exact: bool  # the state saw a previous run under the same config
+
+
+@dataclass
+class MatchState:
+    """Keep one per stream of runs and pass it to every ``match`` call."""
+
+    config: MatchConfig | None = None
+    prep: Prepared = field(default_factory=Prepared)
+    index: dict[RecordID, int] = field(default_factory=dict)
+    matched: bool = False
+    clustered: bool = False  # links, components and clusters are the last run's
+    candidates: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    model: dict[int, ScoredPair] = field(default_factory=dict)  # row key -> pair
+    links: dict[Key, float] = field(default_factory=dict)
+    rulings: dict[Key, str] = field(default_factory=dict)
+    component_of: dict[RecordID, int] = field(default_factory=dict)
+    components: dict[int, set[RecordID]] = field(default_factory=dict)
+    cluster_of: dict[RecordID, frozenset[RecordID]] = field(default_factory=dict)
+    held: dict[Key, str] = field(default_factory=dict)
+    blocks: BlockCache = field(default_factory=BlockCache)
+
+    def load(
+        self,
+        records: Sequence[MatchRecord],
+        config: MatchConfig,
+        changed: Iterable[RecordID] | None,
+    ) -> Delta:
+        """Bring the prepared rows up to ``records``; say which rows changed."""
+        if self.config is not None and self.config != config:
+            self.__init__()  # type: ignore[misc]
+        self.config = config
+        self.prep.with_codes = (
+            "codes" in config.block_keys or "codes" in config.comparisons
+        )
+        exact = self.matched
+        rows, fresh = self._rows(records)
+        previous, alive = self.prep.records, self.prep.alive
+        edited = [
+            k
+            for k, row in enumerate(rows.tolist())
+            if row < len(previous)
+            and not (alive[row] and _same(previous[row], records[k]))
+        ]
+        update = arrays.unique(
+            np.concatenate([np.flatnonzero(fresh), np.array(edited, dtype=np.int64)])
+        )
+        update = update.astype(np.int64)
+        self.prep.update(rows[update], [records[k] for k in update.tolist()])
+        for row, record in zip(rows.tolist(), records, strict=True):
+            self.prep.records[row] = record  # the current object, for survivorship
+        removed = self._remove_missing(rows)
+        mask = np.zeros(len(self.prep), dtype=bool)
+        if exact:
+            mask[rows[update]] = True
+        named = [self.index[r] for r in changed or () if r in self.index]
+        mask[named] = True
+        return Delta(mask, removed, exact)
+
+    def _rows(self, records: Sequence[MatchRecord]) -> tuple[np.ndarray, np.ndarray]:
+        index, size = self.index, len(self.prep)
+        rows = np.empty(len(records), dtype=np.int64)
+        fresh = np.zeros(len(records), dtype=bool)
+        for k, record in enumerate(records):
+            row = index.get(record.id)
+            if row is None:
+                row = index[record.id] = size
+                size += 1
+                fresh[k] = True
+            rows[k] = row
+        if len(arrays.unique(rows)) != len(rows):
+            raise ValueError("record ids must be unique within one match() call")
+        return rows, fresh
+
+    def _remove_missing(self, rows: np.ndarray) -> set[RecordID]:
+        present = np.zeros(len(self.prep), dtype=bool)
+        present[rows] = True
+        gone = np.flatnonzero(self.prep.alive & ~present)
+        self.prep.remove(gone)
+        return {self.prep.ids[row] for row in gone.tolist()}
+
+
+def _same(old: MatchRecord | None, new: MatchRecord) -> bool:
+    """Equal in every field matching reads (trust, seen and extra only feed
+    survivorship)."""
+    if old is new:
+        return True
+    return old is not None and match_fields(old) == match_fields(new)
+
+
+def match_fields(record: MatchRecord) -> tuple[object, ...]:
+    return tuple(getattr(record, name) for name in MATCH_FIELDS)

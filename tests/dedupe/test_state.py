@@ -1,0 +1,133 @@
+"""A MatchState carried between runs gives exactly what a full run gives."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from dedupe import Decision, MatchConfig, MatchRecord, MatchResult, MatchState, match
+from dedupe.block import candidate_keys, unpack
+from dedupe.prepared import prepare
+from dedupe.score import explain, explain_all, score_pairs
+
+WORDS = "data law coding summer school mentor level apprentice insight day".split()
+# small blocks so that most are thinned to each record's nearest titles
+THIN = MatchConfig(max_block_size=8, thin_top_k=3, hard_block_size=400)
+Change = Callable[[list[MatchRecord], random.Random], list[MatchRecord]]
+
+
+def _records(n: int, seed: int, prefix: str = "r") -> list[MatchRecord]:
+    rng = random.Random(seed)
+    return [
+        MatchRecord(
+            f"{prefix}{k:04d}",
+            f"s{rng.randrange(4)}",
+            " ".join(rng.sample(WORDS, rng.randrange(2, 5))),
+            provider=f"Provider {rng.randrange(12)}",
+            outcode=f"LS{rng.randrange(6)}",
+            pay_min=float(rng.randrange(14, 20) * 1000),
+        )
+        for k in range(n)
+    ]
+
+
+def _same(a: MatchResult, b: MatchResult) -> None:
+    assert a.clusters == b.clusters
+    assert [
+        (p.a, p.b, p.score, p.band, p.features, p.explanation) for p in a.pairs
+    ] == [(p.a, p.b, p.score, p.band, p.features, p.explanation) for p in b.pairs]
+    assert a.block_counts == b.block_counts
+
+
+def _add(records: list[MatchRecord], rng: random.Random) -> list[MatchRecord]:
+    return records + _records(40, seed=rng.randrange(1000), prefix="new")
+
+
+def _edit(records: list[MatchRecord], rng: random.Random) -> list[MatchRecord]:
+    edited = set(rng.sample(range(len(records)), 30))
+    return [
+        dataclasses.replace(r, title=f"{r.title} extra", outcode="LS9")
+        if k in edited
+        else r
+        for k, r in enumerate(records)
+    ]
+
+
+def _remove(records: list[MatchRecord], rng: random.Random) -> list[MatchRecord]:
+    gone = set(rng.sample(range(len(records)), 30))
+    return [r for k, r in enumerate(records) if k not in gone]
+
+
+def _all_three(records: list[MatchRecord], rng: random.Random) -> list[MatchRecord]:
+    return _add(_edit(_remove(records, rng), rng), rng)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda records, rng: records, id="nothing changed"),
+        pytest.param(_add, id="new records"),
+        pytest.param(_edit, id="edited titles and places"),
+        pytest.param(_remove, id="removed records"),
+        pytest.param(_all_three, id="new, edited and removed at once"),
+    ],
+)
+def test_state_run_equals_full_run(change: Change) -> None:
+    rng = random.Random(5)
+    state = MatchState()
+    before = _records(300, seed=1)
+    match(before, config=THIN, state=state)
+    after = change(before, rng)
+    rng.shuffle(after)
+
+    incremental = match(after, config=THIN, state=state)
+
+    _same(match(after, config=THIN), incremental)
+    assert incremental.compared < match(after, config=THIN).compared
+
+
+def test_decisions_made_and_undone_between_runs() -> None:
+    records = _records(300, seed=2)
+    state = MatchState()
+    first = match(records, config=THIN, state=state)
+    auto = [p for p in first.pairs if p.band == "auto"]
+    decisions = [Decision(auto[0].a, auto[0].b, "cannot_link")]
+    decisions.append(Decision(records[0].id, records[1].id, "must_link"))
+
+    for ruling in (decisions, decisions[1:], []):
+        incremental = match(records, ruling, config=THIN, state=state)
+
+        _same(match(records, ruling, config=THIN), incremental)
+
+
+def test_a_new_config_starts_the_state_afresh() -> None:
+    records = _records(200, seed=3)
+    state = MatchState()
+    match(records, state=state)
+
+    again = match(records, config=THIN, state=state)
+
+    _same(match(records, config=THIN), again)
+
+
+def test_duplicate_ids_are_refused() -> None:
+    records = _records(3, seed=4)
+
+    with pytest.raises(ValueError, match="unique"):
+        match([*records, records[0]], state=MatchState())
+
+
+def test_batch_explanations_equal_one_by_one() -> None:
+    prep = prepare(_records(120, seed=6))
+    keys, _ = candidate_keys(prep, THIN)
+    left, right = unpack(keys)
+    scores = score_pairs(prep, left, right, THIN)
+    picked = np.arange(0, len(keys), 3)
+
+    batch = explain_all(scores, picked, THIN.prior)
+
+    assert batch == [explain(scores, int(k), THIN.prior) for k in picked]
