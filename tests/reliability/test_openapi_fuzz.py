@@ -1,0 +1,35 @@
+"""A tiny schemathesis run (the bounded one is in benchmarks/reliability.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+
+from tests.reliability.openapi_fuzz import fuzz_openapi
+from tests.reliability.web_client import hostile_feed
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    yield from hostile_feed(tmp_path_factory.mktemp("feed"), count=5)
+
+
+def test_no_generated_request_gets_a_500(app: FastAPI) -> None:
+    result = fuzz_openapi(app, max_examples=10)
+
+    assert result.operations >= 5 and result.calls >= result.operations
+    assert result.server_errors == {}
+
+
+def test_the_run_reports_a_500_when_there_is_one() -> None:
+    broken = FastAPI()
+
+    @broken.get("/boom")
+    def boom(n: int = 0) -> dict[str, int]:
+        return {"n": 1 // n}
+
+    result = fuzz_openapi(broken, max_examples=5)
+
+    assert list(result.server_errors) == ["GET /boom"]

@@ -1,0 +1,187 @@
+"""An in-process client of the feed app (httpx over ASGI) and a hostile feed db."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from hub.web.app import create_app
+from storage.session import make_engine, migrate, session_factory
+from tests.reliability.hostile import PAYLOADS
+from tests.web.feed_builders import PLACES, FeedDb, golden
+
+SCRIPT = "<script>alert(1)</script>"
+FORMULA = '=HYPERLINK("https://evil.example.net","x")'
+TEXT_FIELDS = ("title", "provider_name", "summary", "description_text")
+
+
+@dataclass
+class Answer:
+    status: int
+    text: str
+    headers: dict[str, str]
+
+
+def fetch(app: FastAPI, path: str, params: Any = None) -> Answer:
+    """One GET through httpx.ASGITransport, answered in this process."""
+
+    async def get() -> Answer:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver"
+        ) as client:
+            response = await client.get(path, params=params)
+            return Answer(response.status_code, response.text, dict(response.headers))
+
+    return asyncio.run(get())
+
+
+def hostile_record(number: int) -> dict[str, Any]:
+    """A golden record whose every text field carries a script or formula."""
+    payload = PAYLOADS[number % len(PAYLOADS)]
+    record = golden(f"{FORMULA} {SCRIPT} Apprentice {number} {payload}")
+    record.update(
+        title=f"{FORMULA} {SCRIPT} Apprentice {number} {payload}",
+        provider_name=f"{SCRIPT}{payload} Trust",
+        summary=f"]]></summary><script>alert(2)</script>{payload}",
+        description_text=f"</entry>{SCRIPT}{payload}",
+        attributions=[f"{SCRIPT} attribution"],
+        licences=[FORMULA],
+        apply_url=f"https://brightpath.example.org/apply/{number}?q=<script>",
+        provider_url="javascript:alert(1)",
+    )
+    record["locations"][0]["text"] = f"{SCRIPT} SW1A"
+    return record
+
+
+AUTHORITY_COLUMNS = [
+    "local-authority-code",
+    "official-name",
+    "nice-name",
+    "gss-code",
+    "nation",
+    "region",
+    "pop-2020",
+    "lat",
+    "long",
+    "current-authority",
+    "alt-names",
+    "lower-or-unitary",
+]
+
+
+def write_geography(folder: Path) -> Path:
+    """A gazetteer of our own with the outcodes of the feed builders' PLACES."""
+    districts = [
+        ["Postcode", "Latitude", "Longitude", "Town/Area", "Region", "UK region"]
+    ]
+    authorities = [AUTHORITY_COLUMNS]
+    for outcode, (lat, lon, name, code, region) in PLACES.items():
+        districts.append([outcode, lat, lon, outcode, name, region])
+        authorities.append(
+            [code, name, name, code, "England", region, "1000", lat, lon, "True"]
+            + [name, "True"]
+        )
+    for name, rows in (
+        ("postcode_districts.csv", districts),
+        ("local_authorities.csv", authorities),
+    ):
+        with (folder / name).open("w", newline="", encoding="utf-8") as stream:
+            csv.writer(stream).writerows(rows)
+    return folder
+
+
+def hostile_feed(folder: Path, count: int = 20) -> Iterator[FastAPI]:
+    """An app over a published feed of ``count`` hostile opportunities."""
+    database_url = f"sqlite:///{folder / 'feed.sqlite'}"
+    engine = make_engine(database_url)
+    migrate(engine)
+    feed_db = FeedDb(database_url, session_factory(engine))
+    for number in range(count):
+        feed_db.add(f"opp_{number}", hostile_record(number))
+    feed_db.publish()
+    app = create_app(database_url, geo_dir=str(write_geography(folder)))
+    yield app
+    app.state.hub.engine.dispose()
+    engine.dispose()
+
+
+HOSTILE_VALUES = [
+    "' OR 1=1 --",
+    '"; DROP TABLE opportunities; --',
+    "\x00",
+    "%00",
+    "1e309",
+    "99999999999999999999999999999",
+    "-1",
+    "-25",
+    "NaN",
+    "inf",
+    "\u202e\u0000\ud7ff",
+    "ＳＷ１Ａ",
+    "x" * 5000,
+    "2023-02-30T25:00:00",
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+]
+OPPORTUNITY_FILTERS = [
+    "q",
+    "type",
+    "in_scope",
+    "region",
+    "local_authority",
+    "near",
+    "radius_km",
+    "mode",
+    "age",
+    "closing_after",
+    "criteria",
+    "provider_kind",
+    "source",
+    "sort",
+    "limit",
+    "cursor",
+]
+FEED_FILTERS = ["afterTimestamp", "afterId", "limit", "scope"]
+# filters whose type no hostile value above can satisfy: these must be a 4xx
+# (closing_after is not: pydantic reads a huge number as a Unix time)
+TYPED = {
+    "in_scope",
+    "mode",
+    "provider_kind",
+    "sort",
+    "radius_km",
+    "age",
+    "limit",
+    "afterTimestamp",
+    "scope",
+}
+
+
+def filter_params(path: str, name: str, value: str) -> dict[str, str]:
+    """The query for one hostile filter value, with what the filter needs."""
+    params = {name: value}
+    if path == "/feed" and name in ("afterTimestamp", "afterId"):
+        params = {"afterTimestamp": "1", "afterId": "opp_1", name: value}
+    if name == "radius_km":
+        params["near"] = "SW1A"
+    return params
+
+
+def filter_cases() -> list[tuple[str, str, str]]:
+    return [
+        (path, name, value)
+        for path, names in (
+            ("/opportunities", OPPORTUNITY_FILTERS),
+            ("/feed", FEED_FILTERS),
+        )
+        for name in names
+        for value in HOSTILE_VALUES
+    ]
