@@ -38,7 +38,9 @@ _REAL_TAG = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>", re.I)
 _MAX_MARKUP_UNESCAPES = 3
 _SPACES = re.compile(r"[^\S\n]+")
 _ANY_WHITESPACE = re.compile(r"\s+")
-_INVISIBLE = str.maketrans("", "", "\u200b\ufeff\u00ad")
+# zero-width and soft-hyphen marks, and control characters but tab and newlines
+_CONTROL_CHARS = "".join(chr(c) for c in (*range(32), 127) if chr(c) not in "\t\n\r")
+_INVISIBLE = str.maketrans("", "", "\u200b\ufeff\u00ad" + _CONTROL_CHARS)
 _SENTENCE_END = (".", "!", "?", ":", ";", "…")
 _BULLET = "- "
 

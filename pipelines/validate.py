@@ -24,7 +24,9 @@ class ValidationPipeline(CrawlerPipeline):
         if url is None:
             raise self.drop("bad_url", repr(item.url)[:200])
         item.url = url
+        # links kept for display: http(s) or nothing
         item.apply_url = safe_http_url(item.apply_url)
+        item.provider_url = safe_http_url(item.provider_url)
         if not clean_whitespace(item.title):
             raise self.drop("no_title", item.url)
         return item

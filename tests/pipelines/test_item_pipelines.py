@@ -139,3 +139,14 @@ def test_nothing_stored_holds_a_nul(crawler):
     row = to_row(item)
 
     assert "\\u0000" not in json.dumps([row.fields, row.raw, row.columns], default=str)
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "//evil.example"],
+)
+def test_every_kept_link_is_http(crawler, link):
+    item = run(crawler, listing(apply_url=link, provider_url=link))
+
+    assert item.apply_url is None
+    assert item.provider_url is None

@@ -467,3 +467,11 @@ def test_decode_body_never_raises(body: bytes, header: str | None) -> None:
 
     assert isinstance(text, str) and not text.startswith("\ufeff")
     assert note is None or note.endswith(("_invalid", "_header"))
+
+
+@pytest.mark.parametrize(
+    "value", ["\x00", "a\x00b", "<p>a\x00b</p>", "x\x07\x1by", "<b>\x7f</b>"]
+)
+def test_html_to_text_drops_control_characters(value):
+    assert not any(ord(c) < 32 and c not in "\t\n\r" for c in html_to_text(value))
+    assert "\x7f" not in html_to_text(value)

@@ -102,12 +102,6 @@ def test_stored_text_has_no_nul(verdict: Verdict) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipelines/validate.py ValidationPipeline checks url and apply_url "
-    "but not provider_url: a JSON-LD hiringOrganization.sameAs of "
-    "'javascript:alert(1)' is stored as is (the feed hides it: safe_url)",
-)
 def test_every_stored_url_is_http(verdict: Verdict) -> None:
     assert [p for p in verdict.problems if "non-http" in p] == []
 
