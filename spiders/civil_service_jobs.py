@@ -75,11 +75,7 @@ class CivilServiceJobsSpider(BaseSpider):
     def parse(
         self, response: Response, page: int = 1
     ) -> Iterator[ListingItem | scrapy.Request]:
-        """A page of search results.
-
-        @url https://www.civilservicejobs.service.gov.uk/csr/index.cgi
-        @returns requests 0
-        """
+        """A page of search results (search pages are session links: no contract)."""
         boxes = response.css("li.search-results-job-box")
         new = 0
         for box in boxes:
