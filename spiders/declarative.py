@@ -36,12 +36,14 @@ from typing import Any
 
 import scrapy
 from parsel import Selector
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
+from pipelines.urls import safe_http_url
 from spiders.args import table, url_list
 from spiders.base import BaseSpider
 from spiders.items import ListingItem
+from spiders.middlewares import http_link
 from spiders.selectors import select
 
 DEFAULT_MAX_PAGES = 50
@@ -123,10 +125,16 @@ class DeclarativeSpider(BaseSpider):
         if problems:
             raise ValueError("declarative: " + "; ".join(problems))
 
+    def link(self, response: Response, href: str | None) -> str | None:
+        """``href`` made absolute if it is an http(s) link, else None (counted)."""
+        return http_link(response, href, self.crawler.stats)
+
     def parse(
         self, response: Response, page: int = 1
     ) -> Iterator[ListingItem | scrapy.Request]:
         """A listing page: its items, then the next page while pages add some."""
+        if not _is_text(response, self.crawler.stats):
+            return
         new = 0
         for node in select(response.selector, self.item_selector or ""):
             item = self._parse_item(response, node)
@@ -138,7 +146,7 @@ class DeclarativeSpider(BaseSpider):
         yield from self._next(response, page, new)
 
     def _parse_item(self, response: Response, node: Selector) -> ListingItem | None:
-        values = extract_fields(node, self.fields, response.urljoin)
+        values = extract_fields(node, self.fields, lambda h: self.link(response, h))
         title = values.get("title")
         if not title:
             self.crawler.stats.inc_value("declarative/items_without_title")
@@ -153,11 +161,12 @@ class DeclarativeSpider(BaseSpider):
     def _with_details(
         self, item: ListingItem, page_url: str
     ) -> Iterator[ListingItem | scrapy.Request]:
-        if not self.detail_fields or item.url == page_url:
+        url = safe_http_url(item.url)
+        if not self.detail_fields or url is None or url == page_url:
             yield item
             return
         yield scrapy.Request(
-            item.url,
+            url,
             callback=self.parse_detail,
             errback=self.keep_item,
             cb_kwargs={"item": item},
@@ -165,8 +174,10 @@ class DeclarativeSpider(BaseSpider):
 
     def parse_detail(self, response: Response, item: ListingItem) -> ListingItem:
         """A listing's own page: fields the list does not show."""
+        if not _is_text(response, self.crawler.stats):
+            return item
         for name, value in extract_fields(
-            response.selector, self.detail_fields, response.urljoin
+            response.selector, self.detail_fields, lambda h: self.link(response, h)
         ).items():
             setattr(item, name, value)
         item.fetched_at = self.fetched_at(response)
@@ -185,10 +196,9 @@ class DeclarativeSpider(BaseSpider):
         if not new:
             self.logger.info("Stopped paging at page %d: no new listings", page)
             return
-        href = select(response.selector, self.next_page).get()
-        if not href:
+        url = self.link(response, select(response.selector, self.next_page).get())
+        if not url:
             return
-        url = response.urljoin(href.strip())
         if page >= self.max_pages:
             self.crawler.stats.set_value("declarative/max_pages_reached", page)
             return
@@ -196,6 +206,13 @@ class DeclarativeSpider(BaseSpider):
             return
         self._seen_pages.add(url)
         yield scrapy.Request(url, callback=self.parse, cb_kwargs={"page": page + 1})
+
+
+def _is_text(response: Response, stats: Any) -> bool:
+    if isinstance(response, TextResponse):
+        return True
+    stats.inc_value("declarative/not_html")
+    return False
 
 
 def extract_fields(
@@ -210,7 +227,9 @@ def extract_fields(
         if name in LIST_FIELDS:
             values[name] = found
         elif name in URL_FIELDS:
-            values[name] = urljoin(found[0])
+            url = urljoin(found[0])
+            if url:
+                values[name] = url
         elif name in HTML_FIELDS:
             values[name] = "".join(found)
         else:

@@ -9,9 +9,10 @@ posting's own document.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 import scrapy
 from scrapy.http import Response
@@ -21,6 +22,24 @@ from spiders.base import BaseSpider
 from spiders.items import ListingItem
 
 Posting = dict[str, Any]
+T = TypeVar("T")
+# what a posting of wrong-typed fields raises while it is mapped
+MALFORMED = (KeyError, TypeError, AttributeError, ValueError)
+
+logger = logging.getLogger(__name__)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def posting_id(posting: Posting) -> Any:
+    """The posting's own id as the platform names it, if any."""
+    return posting.get("id", posting.get("shortcode"))
 
 
 class JobBoardSpider(BaseSpider):
@@ -53,17 +72,40 @@ class JobBoardSpider(BaseSpider):
     def parse(self, response: Response) -> Iterator[ListingItem]:
         """The board's postings, as JSON."""
         data = response.json()
-        postings = data.get(self.postings_key, []) if self.postings_key else data
+        postings = _dict(data).get(self.postings_key, []) if self.postings_key else data
         if not isinstance(postings, list):
             raise ValueError(
                 f"{self.name}: expected a list of postings, "
                 f"got {type(postings).__name__}"
             )
         for posting in postings:
-            if isinstance(posting, dict):
-                yield self._parse_posting(response, posting)
-            else:
+            if not isinstance(posting, dict):
                 self.crawler.stats.inc_value("dropped/not_a_posting")
+                continue
+            item = self.guarded(self._parse_posting, response, posting)
+            if item is not None:
+                yield item
+
+    def guarded(
+        self,
+        mapper: Callable[[Response, Posting], T],
+        response: Response,
+        posting: Posting,
+    ) -> T | None:
+        """``mapper``'s result, or None (counted, warned) for a malformed posting,
+        so one bad posting never loses the rest of its document."""
+        try:
+            return mapper(response, posting)
+        except MALFORMED as exc:
+            self.crawler.stats.inc_value("job_boards/malformed_posting")
+            logger.warning(
+                "Skipped malformed %s posting %r on %s: %r",
+                self.name,
+                posting_id(posting),
+                response.url,
+                exc,
+            )
+            return None
 
     def _parse_posting(self, response: Response, posting: Posting) -> ListingItem:
         raise NotImplementedError
@@ -92,12 +134,14 @@ class GreenhouseSpider(JobBoardSpider):
             url=posting.get("absolute_url") or response.url,
             title=posting.get("title"),
             provider_name=posting.get("company_name") or self.provider,
-            location_texts=_present([(posting.get("location") or {}).get("name")]),
+            location_texts=_present([_dict(posting.get("location")).get("name")]),
             closing_text=posting.get("application_deadline"),
             posted_text=posting.get("first_published"),
             description_html=posting.get("content"),
             apply_url=posting.get("absolute_url"),
-            categories=_present(d.get("name") for d in posting.get("departments", [])),
+            categories=_present(
+                _dict(d).get("name") for d in _list(posting.get("departments"))
+            ),
             raw=posting,
         )
 
@@ -118,8 +162,10 @@ class LeverSpider(JobBoardSpider):
         return super().parse(response)
 
     def _parse_posting(self, response: Response, posting: Posting) -> ListingItem:
-        categories = posting.get("categories") or {}
-        locations = categories.get("allLocations") or [categories.get("location")]
+        categories = _dict(posting.get("categories"))
+        locations = _list(categories.get("allLocations")) or [
+            categories.get("location")
+        ]
         return self.listing(
             response,
             source_key=str(posting["id"]),
@@ -157,9 +203,9 @@ class AshbySpider(JobBoardSpider):
 
     def _parse_posting(self, response: Response, posting: Posting) -> ListingItem:
         places = [posting.get("location")] + [
-            s.get("location") for s in posting.get("secondaryLocations") or []
+            _dict(s).get("location") for s in _list(posting.get("secondaryLocations"))
         ]
-        compensation = posting.get("compensation") or {}
+        compensation = _dict(posting.get("compensation"))
         return self.listing(
             response,
             source_key=str(posting["id"]),
@@ -213,14 +259,14 @@ class WorkableSpider(JobBoardSpider):
 
 
 def _account_name(response: Response) -> str | None:
-    name = response.json().get("name")
+    name = _dict(response.json()).get("name")
     return str(name) if name else None
 
 
 def _workable_places(posting: Posting) -> list[str]:
     places = [
         _joined_place(p.get("city"), p.get("region"), p.get("country"))
-        for p in posting.get("locations") or []
+        for p in _list(posting.get("locations"))
         if isinstance(p, dict) and not p.get("hidden")
     ]
     if not places:
@@ -239,7 +285,7 @@ def _present(values: Any) -> list[str]:
 
 def _lever_description(posting: dict[str, Any]) -> str | None:
     parts = [posting.get("description") or ""]
-    for section in posting.get("lists") or []:
+    for section in map(_dict, _list(posting.get("lists"))):
         heading = escape(str(section.get("text", "")))
         parts.append(f"<h3>{heading}</h3><ul>{section.get('content', '')}</ul>")
     parts.append(posting.get("additional") or "")
@@ -292,7 +338,7 @@ class SmartRecruitersSpider(JobBoardSpider):
         self, response: Response, page: int = 1
     ) -> Iterator[ListingItem | scrapy.Request]:
         """A page of postings, and the request for the next page."""
-        data = response.json()
+        data = _dict(response.json())
         content = data.get("content")
         if not isinstance(content, list):
             raise ValueError(
@@ -311,7 +357,9 @@ class SmartRecruitersSpider(JobBoardSpider):
     def _summary_or_details(
         self, response: Response, posting: Posting
     ) -> Iterator[ListingItem | scrapy.Request]:
-        item = self._parse_posting(response, posting)
+        item = self.guarded(self._parse_posting, response, posting)
+        if item is None:
+            return
         if not self.details:
             yield item
             return
@@ -324,7 +372,17 @@ class SmartRecruitersSpider(JobBoardSpider):
 
     def parse_posting(self, response: Response, item: ListingItem) -> ListingItem:
         """One posting's own document: the job ad and its links."""
-        posting = response.json()
+        posting = _dict(response.json())
+        try:
+            return self._add_details(response, item, posting)
+        except MALFORMED as exc:
+            self.crawler.stats.inc_value("smartrecruiters/details_malformed")
+            logger.warning("Kept the summary of %s: %r", response.url, exc)
+            return item
+
+    def _add_details(
+        self, response: Response, item: ListingItem, posting: Posting
+    ) -> ListingItem:
         item.description_html = _smartrecruiters_ad(posting) or item.description_html
         item.apply_url = posting.get("applyUrl") or item.apply_url
         item.url = posting.get("postingUrl") or item.url
@@ -338,8 +396,8 @@ class SmartRecruitersSpider(JobBoardSpider):
         yield failure.request.cb_kwargs["item"]
 
     def _parse_posting(self, response: Response, posting: Posting) -> ListingItem:
-        location = posting.get("location") or {}
-        company = posting.get("company") or {}
+        location = _dict(posting.get("location"))
+        company = _dict(posting.get("company"))
         url = self.posting_page.format(board=self.board, id=posting["id"])
         return self.listing(
             response,
@@ -392,10 +450,10 @@ def _smartrecruiters_workplace(location: dict[str, Any]) -> str | None:
 
 
 def _smartrecruiters_ad(posting: dict[str, Any]) -> str | None:
-    sections = (posting.get("jobAd") or {}).get("sections") or {}
+    sections = _dict(_dict(posting.get("jobAd")).get("sections"))
     parts = []
     for key in ("jobDescription", "qualifications", "additionalInformation"):
-        section = sections.get(key) or {}
+        section = _dict(sections.get(key))
         if not section.get("text"):
             continue
         if section.get("title"):

@@ -35,20 +35,28 @@ class Extraction:
 def extract_entities(html: str) -> Extraction:
     """Every schema.org entity in the page's JSON-LD blocks."""
     result = Extraction()
-    scripts = Selector(text=html).xpath(
+    # type="html": a JSON body would otherwise be read as JSON, with no xpath
+    scripts = Selector(text=html, type="html").xpath(
         '//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]/text()'
     )
     for script in scripts.getall():
         try:
             data = json.loads(_unwrap(script), strict=False)
-        except ValueError as exc:
-            result.broken_blocks += 1
-            result.problems.append(str(exc))
-            logger.debug("Skipped a broken JSON-LD block (%s): %.80r", exc, script)
-            continue
-        result.entities.extend(_flatten(data, context=None))
-    _resolve_references(result.entities)
+            result.entities.extend(_flatten(data, context=None))
+        except (ValueError, RecursionError) as exc:
+            _broken(result, script, exc)
+    try:
+        _resolve_references(result.entities)
+    except RecursionError as exc:
+        _broken(result, "", exc)
     return result
+
+
+def _broken(result: Extraction, script: str, exc: Exception) -> None:
+    result.broken_blocks += 1
+    problem = str(exc) or type(exc).__name__
+    result.problems.append(problem)
+    logger.debug("Skipped a broken JSON-LD block (%s): %.80r", problem, script)
 
 
 def _unwrap(script: str) -> str:
@@ -85,7 +93,7 @@ def _resolve_references(entities: list[dict[str, Any]]) -> None:
     by_id = {e["@id"]: e for e in entities if isinstance(e.get("@id"), str)}
     for entity in entities:
         for key, value in entity.items():
-            entity[key] = _resolved(value, by_id, {entity.get("@id")})
+            entity[key] = _resolved(value, by_id, _own_id(entity))
 
 
 def _resolved(value: Any, by_id: dict[str, dict[str, Any]], path: set[Any]) -> Any:
@@ -94,12 +102,19 @@ def _resolved(value: Any, by_id: dict[str, dict[str, Any]], path: set[Any]) -> A
     if not isinstance(value, dict):
         return value
     if _is_reference(value):
+        if not isinstance(value["@id"], str):
+            return value
         target = by_id.get(value["@id"])
         if target is None or value["@id"] in path:
             return value
         inner = path | {value["@id"]}
         return {k: _resolved(v, by_id, inner) for k, v in target.items()}
     return {k: _resolved(v, by_id, path) for k, v in value.items()}
+
+
+def _own_id(entity: dict[str, Any]) -> set[Any]:
+    identifier = entity.get("@id")
+    return {identifier} if isinstance(identifier, str) else set()
 
 
 def _is_reference(value: Any) -> bool:

@@ -100,8 +100,15 @@ def http_link(response: Response, href: str | None, stats: Any = None) -> str | 
     """
     if not href or not href.strip():
         return None
-    url = response.urljoin(href.strip())
-    if urlsplit(url).scheme.lower() in FOLLOWED_SCHEMES:
+    try:
+        url = response.urljoin(href.strip())
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        # a malformed link ("http://[::1") is a link not taken, not a crash
+        if stats is not None:
+            stats.inc_value("ignored/bad_url")
+        return None
+    if scheme in FOLLOWED_SCHEMES:
         return url
     if stats is not None:
         stats.inc_value("ignored/non_http_url")

@@ -17,23 +17,30 @@ followed through ``next_page``, a CSS or XPath selector of the next link).
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import scrapy
 from scrapy.http import Response
 from scrapy.spiders import SitemapSpider
 
+from pipelines.urls import safe_http_url
 from spiders.args import url_list
 from spiders.base import BaseSpider
 from spiders.items import ListingItem
 from spiders.jsonld import extract_entities, types_of
+from spiders.middlewares import http_link
 from spiders.schema_org_fields import LISTING_TYPES, listing_fields, text
 from spiders.selectors import select
 
 DEFAULT_MAX_PAGES = 50
 _CANCELLED = "EventCancelled"
+# what an entity of wrong-typed fields raises while it is mapped
+MALFORMED = (KeyError, TypeError, AttributeError, ValueError)
+
+logger = logging.getLogger(__name__)
 
 
 class SchemaOrgSpider(BaseSpider, SitemapSpider):
@@ -120,7 +127,21 @@ class SchemaOrgSpider(BaseSpider, SitemapSpider):
             if _CANCELLED in (text(entity.get("eventStatus")) or ""):
                 stats.inc_value("schema_org/cancelled_events")
                 continue
-            yield self._parse_entity(response, entity, index, len(entities))
+            item = self._guarded(response, entity, index, len(entities))
+            if item is not None:
+                yield item
+
+    def _guarded(
+        self, response: Response, entity: dict[str, Any], index: int, count: int
+    ) -> ListingItem | None:
+        try:
+            return self._parse_entity(response, entity, index, count)
+        except MALFORMED as exc:
+            self.crawler.stats.inc_value("schema_org/malformed_entity")
+            logger.warning(
+                "Skipped malformed entity %d on %s: %r", index, response.url, exc
+            )
+            return None
 
     def _parse_entity(
         self, response: Response, entity: dict[str, Any], index: int, count: int
@@ -129,25 +150,47 @@ class SchemaOrgSpider(BaseSpider, SitemapSpider):
         return self.listing(
             response,
             source_key=entity_key(entity, response.url, index, count),
-            url=text(entity.get("url")) or response.url,
+            url=self._page_link(response, entity.get("url")) or response.url,
             **fields,
         )
+
+    def sitemap_filter(
+        self, entries: Iterable[dict[str, Any]]
+    ) -> Iterator[dict[str, Any]]:
+        """Only entries whose ``<loc>`` is an absolute http(s) URL; the rest
+        (``//host/x``, ``javascript:``) are counted under ``ignored/non_http_url``."""
+        for entry in entries:
+            if safe_http_url(entry.get("loc")):
+                if "alternate" in entry:
+                    entry["alternate"] = [
+                        a for a in entry["alternate"] if safe_http_url(a)
+                    ]
+                yield entry
+            else:
+                self.crawler.stats.inc_value("ignored/non_http_url")
+
+    def _page_link(self, response: Response, value: Any) -> str | None:
+        """The entity's own http(s) URL; control characters or another scheme
+        (``javascript:``, ``data:``) leave the page's URL to stand for it."""
+        return safe_http_url(self._link(response, text(value)))
+
+    def _link(self, response: Response, href: str | None) -> str | None:
+        return http_link(response, href, self.crawler.stats)
 
     def _listing_links(self, response: Response) -> Iterator[str]:
         if self.link_pattern is None:
             return
         seen: set[str] = set()
         for href in response.css("a::attr(href)").getall():
-            url = response.urljoin(href.strip()).split("#", 1)[0]
-            if url not in seen and self.link_pattern.search(url):
+            url = (self._link(response, href) or "").split("#", 1)[0]
+            if url and url not in seen and self.link_pattern.search(url):
                 seen.add(url)
                 yield url
 
     def _next_page_url(self, response: Response) -> str | None:
         if not self.next_page:
             return None
-        href = select(response.selector, self.next_page).get()
-        return response.urljoin(href.strip()) if href else None
+        return self._link(response, select(response.selector, self.next_page).get())
 
 
 def entity_key(entity: dict[str, Any], page_url: str, index: int, count: int) -> str:

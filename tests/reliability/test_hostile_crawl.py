@@ -23,22 +23,7 @@ CORPUS = build_corpus(SEED, 300, boards=1, postings=20, large=1)
 SOURCES = [spec.name for spec in CORPUS.sources]
 # faults found by this suite in files it does not own (see the report);
 # strict: the mark fails the test once the owner's fix lands
-KNOWN = {
-    "hostile_schema_org": "spiders/jsonld.py extract_entities: RecursionError, "
-    "TypeError (unhashable @id) and ValueError (non-HTML body) escape it; "
-    "spiders/schema_org.py _parse_entity keeps a javascript: JSON-LD url "
-    "over the page URL, so the listing is dropped as bad_url; a sitemap <loc> "
-    "of '//evil.example.net/x' raises ValueError in the sitemap parse",
-    "hostile_declarative": "spiders/declarative.py extract_fields: urljoin of "
-    "href 'http://[::1' raises ValueError (Invalid IPv6 URL) and ends the list "
-    "page and its paging; _with_details builds a "
-    "Request from a javascript: href (ValueError ends the list page) and "
-    "parse_detail reads .selector of a non-text response",
-    "hostile_greenhouse_hostile0": "spiders/job_boards.py: a posting with "
-    "wrong-typed fields raises in _parse_posting and ends the whole document",
-    "hostile_lever_hostile0": "spiders/job_boards.py: as greenhouse",
-    "hostile_ashby_hostile0": "spiders/job_boards.py: as greenhouse",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _source_param(name: str) -> pytest.param:
