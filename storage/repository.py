@@ -14,9 +14,16 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from storage.models import CrawlRun, Listing, Source, utcnow
+from storage.models import (
+    CrawlRun,
+    Listing,
+    Opportunity,
+    OpportunityMember,
+    Source,
+    utcnow,
+)
 
 
 class Outcome(enum.StrEnum):
@@ -181,3 +188,17 @@ def list_listings(session: Session, *, active_only: bool = False) -> list[Listin
     if active_only:
         query = query.where(Listing.status == "active")
     return list(session.scalars(query))
+
+
+def get_opportunity(session: Session, opportunity_id: str) -> Opportunity | None:
+    """One opportunity with its member listings and their sources loaded."""
+    query = (
+        select(Opportunity)
+        .where(Opportunity.id == opportunity_id)
+        .options(
+            selectinload(Opportunity.members)
+            .selectinload(OpportunityMember.listing)
+            .selectinload(Listing.source)
+        )
+    )
+    return session.scalar(query)

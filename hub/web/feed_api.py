@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from hub.web.context import FeedContext, get_context
 from hub.web.errors import ApiError
@@ -17,8 +16,9 @@ from hub.web.records import detail_record, summary_record
 from hub.web.rpde import MAX_RPDE_PAGE, Scope, from_micros, rpde_page, to_micros
 from hub.web.search import OpportunityQuery, distance_km, find_centre, search
 from hub.web.sources import list_source_reports
+from storage import repository
 from storage.feed import FeedPosition
-from storage.models import Listing, Opportunity, OpportunityMember
+from storage.models import Opportunity
 
 router = APIRouter()
 Context = Annotated[FeedContext, Depends(get_context)]
@@ -107,16 +107,7 @@ def get_opportunity(
 
 
 def _load(session: Session, opportunity_id: str) -> Opportunity | None:
-    query = (
-        select(Opportunity)
-        .where(Opportunity.id == opportunity_id)
-        .options(
-            selectinload(Opportunity.members)
-            .selectinload(OpportunityMember.listing)
-            .selectinload(Listing.source)
-        )
-    )
-    return session.scalar(query)
+    return repository.get_opportunity(session, opportunity_id)
 
 
 def _survivor(session: Session, opportunity: Opportunity) -> str:

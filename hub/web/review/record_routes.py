@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from hub.web.review.accuracy import accuracy_by_band
@@ -31,6 +31,7 @@ from storage.models import (
     utcnow,
 )
 from storage.models_review import DecisionEvidence
+from storage.repository import get_opportunity
 from storage.session import transaction
 
 router = APIRouter(route_class=ReviewRoute, include_in_schema=False)
@@ -57,16 +58,7 @@ def clusters_page(request: Request, review: Review, active: Signed) -> Response:
 
 
 def _cluster(session: Session, opportunity_id: str) -> Opportunity:
-    query = (
-        select(Opportunity)
-        .where(Opportunity.id == opportunity_id)
-        .options(
-            selectinload(Opportunity.members)
-            .selectinload(OpportunityMember.listing)
-            .selectinload(Listing.source)
-        )
-    )
-    opportunity = session.scalar(query)
+    opportunity = get_opportunity(session, opportunity_id)
     if opportunity is None:
         raise NotFound(f"no opportunity {opportunity_id!r}")
     return opportunity
