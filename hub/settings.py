@@ -82,6 +82,8 @@ ITEM_PIPELINES = {
 # into (HUB_RUN_ID) are set per run by the crawl flow.
 HUB_DATABASE_URL = os.getenv("HUB_DATABASE_URL", "sqlite:///data/hub.sqlite")
 HUB_GEO_DIR = os.getenv("HUB_GEO_DIR")
+# GOV.UK Find an apprenticeship: without a key that source is "not configured"
+HUB_FAA_API_KEY = os.getenv("HUB_FAA_API_KEY")
 
 LOG_LEVEL = os.getenv("HUB_LOG_LEVEL", "INFO")
 FEED_EXPORT_ENCODING = "utf-8"

@@ -20,7 +20,6 @@ sends nothing, so it never waits.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -137,8 +136,7 @@ class FindAnApprenticeshipSpider(BaseSpider):
         self.window = RequestWindow()
 
     def api_key(self) -> str | None:
-        # TODO(#faa-key): move the environment read into hub/settings.py
-        key = self.settings.get(KEY_SETTING) or os.environ.get(KEY_SETTING)
+        key = self.settings.get(KEY_SETTING)
         return str(key).strip() or None if key else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:

@@ -77,9 +77,18 @@ def test_without_a_key_the_source_is_not_configured(make_spider, monkeypatch):
     assert spider.crawler.stats.get_value("source/not_configured") == 1
 
 
-def test_the_key_may_come_from_the_environment(make_spider, monkeypatch):
+def test_the_key_comes_from_the_environment_through_the_settings(
+    make_spider, monkeypatch
+):
+    import importlib
+
+    import hub.settings
+
     monkeypatch.setenv("HUB_FAA_API_KEY", "from-env")
-    spider = make_spider(FindAnApprenticeshipSpider)
+    key = importlib.reload(hub.settings).HUB_FAA_API_KEY
+    monkeypatch.delenv("HUB_FAA_API_KEY")
+    importlib.reload(hub.settings)
+    spider = make_spider(FindAnApprenticeshipSpider, {"HUB_FAA_API_KEY": key})
 
     (request,) = run(spider.start())
 
