@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from fastapi import FastAPI
 from hub.web.app import create_app
 from storage.session import make_engine, migrate, session_factory
 from tests.reliability.hostile import PAYLOADS
-from tests.web.feed_builders import PLACES, FeedDb, golden
+from tests.web.feed_builders import FeedDb, golden, write_geography
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("https://evil.example.net","x")'
@@ -59,43 +58,6 @@ def hostile_record(number: int) -> dict[str, Any]:
     )
     record["locations"][0]["text"] = f"{SCRIPT} SW1A"
     return record
-
-
-AUTHORITY_COLUMNS = [
-    "local-authority-code",
-    "official-name",
-    "nice-name",
-    "gss-code",
-    "nation",
-    "region",
-    "pop-2020",
-    "lat",
-    "long",
-    "current-authority",
-    "alt-names",
-    "lower-or-unitary",
-]
-
-
-def write_geography(folder: Path) -> Path:
-    """A gazetteer of our own with the outcodes of the feed builders' PLACES."""
-    districts = [
-        ["Postcode", "Latitude", "Longitude", "Town/Area", "Region", "UK region"]
-    ]
-    authorities = [AUTHORITY_COLUMNS]
-    for outcode, (lat, lon, name, code, region) in PLACES.items():
-        districts.append([outcode, lat, lon, outcode, name, region])
-        authorities.append(
-            [code, name, name, code, "England", region, "1000", lat, lon, "True"]
-            + [name, "True"]
-        )
-    for name, rows in (
-        ("postcode_districts.csv", districts),
-        ("local_authorities.csv", authorities),
-    ):
-        with (folder / name).open("w", newline="", encoding="utf-8") as stream:
-            csv.writer(stream).writerows(rows)
-    return folder
 
 
 def hostile_feed(folder: Path, count: int = 20) -> Iterator[FastAPI]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -137,3 +139,40 @@ class FeedDb:
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+AUTHORITY_COLUMNS = [
+    "local-authority-code",
+    "official-name",
+    "nice-name",
+    "gss-code",
+    "nation",
+    "region",
+    "pop-2020",
+    "lat",
+    "long",
+    "current-authority",
+    "alt-names",
+    "lower-or-unitary",
+]
+
+
+def write_geography(folder: Path) -> Path:
+    """A gazetteer of our own with the outcodes of the feed builders' PLACES."""
+    districts = [
+        ["Postcode", "Latitude", "Longitude", "Town/Area", "Region", "UK region"]
+    ]
+    authorities = [AUTHORITY_COLUMNS]
+    for outcode, (lat, lon, name, code, region) in PLACES.items():
+        districts.append([outcode, lat, lon, outcode, name, region])
+        authorities.append(
+            [code, name, name, code, "England", region, "1000", lat, lon, "True"]
+            + [name, "True"]
+        )
+    for name, rows in (
+        ("postcode_districts.csv", districts),
+        ("local_authorities.csv", authorities),
+    ):
+        with (folder / name).open("w", newline="", encoding="utf-8") as stream:
+            csv.writer(stream).writerows(rows)
+    return folder
