@@ -231,25 +231,12 @@ def _print_report(report: RefreshReport) -> None:
 
 
 def crawl_counts(stats: dict[str, Any]) -> dict[str, Any]:
-    """The report's numbers for one crawl, from its Scrapy stats."""
-    dropped = {
-        key.split("/", 1)[1]: value
-        for key, value in stats.items()
-        if key.startswith("dropped/")
-    }
-    counts = {
-        "responses": stats.get("downloader/response_count", 0),
-        "new": stats.get("store/new", 0),
-        "updated": stats.get("store/updated", 0),
-        "unchanged": stats.get("store/unchanged", 0),
-        "not_recorded": stats.get("replay/not_recorded", 0),
-        "dropped": sum(dropped.values()),
-        "dropped_text": ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))
-        or "0",
-    }
-    counts["found"] = counts["new"] + counts["updated"] + counts["unchanged"]
-    counts["found"] += counts["dropped"]
-    return counts
+    """The report's numbers for one crawl, with its drops spelled out."""
+    from storage.health import drops_by_reason, run_counts
+
+    dropped = drops_by_reason(stats)
+    text = ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items())) or "0"
+    return {**run_counts(stats), "dropped_text": text}
 
 
 @app.command()

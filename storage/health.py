@@ -69,6 +69,19 @@ def listing_count(stats: Mapping[str, Any]) -> int:
     return sum(int(stats.get(f"store/{k}", 0)) for k in ("new", "updated", "unchanged"))
 
 
+def run_counts(stats: Mapping[str, Any]) -> dict[str, int]:
+    """A crawl's report numbers from its Scrapy stats: responses, new, updated,
+    unchanged, not recorded, dropped, and found (stored plus dropped)."""
+    dropped = sum(drops_by_reason(stats).values())
+    return {
+        "responses": int(stats.get("downloader/response_count", 0)),
+        **{k: int(stats.get(f"store/{k}", 0)) for k in ("new", "updated", "unchanged")},
+        "not_recorded": int(stats.get("replay/not_recorded", 0)),
+        "dropped": dropped,
+        "found": listing_count(stats) + dropped,
+    }
+
+
 def drops_by_reason(stats: Mapping[str, Any]) -> dict[str, int]:
     return {
         key.split("/", 1)[1]: int(value)

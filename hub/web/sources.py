@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.health import run_counts
 from storage.models import CrawlRun, Listing, Source
 
 COVERED_FIELDS = (
@@ -67,26 +68,10 @@ def _run(session: Session, run: CrawlRun) -> dict[str, Any]:
         "status": run.status,
         "replay": run.replay is not None,
         "error": run.error,
-        "counts": _counts(stats),
+        "counts": run_counts(stats),
         "field_coverage": _coverage_from_stats(stats)
         or _measured_coverage(session, run),
     }
-
-
-def _counts(stats: dict[str, Any]) -> dict[str, int]:
-    dropped = sum(
-        v for k, v in stats.items() if k.startswith("dropped/") and isinstance(v, int)
-    )
-    counts = {
-        "responses": stats.get("downloader/response_count", 0),
-        "new": stats.get("store/new", 0),
-        "updated": stats.get("store/updated", 0),
-        "unchanged": stats.get("store/unchanged", 0),
-        "not_recorded": stats.get("replay/not_recorded", 0),
-        "dropped": dropped,
-    }
-    counts["found"] = counts["new"] + counts["updated"] + counts["unchanged"] + dropped
-    return counts
 
 
 def _coverage_from_stats(stats: dict[str, Any]) -> dict[str, float]:
