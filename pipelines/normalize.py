@@ -18,7 +18,7 @@ from pipelines.text import (
     decode_entities,
     html_to_text,
     sanitize_html,
-    summarize,
+    summarize_text,
 )
 from pipelines.urls import canonicalize_url
 from spiders.items import ListingItem, Pay
@@ -67,7 +67,8 @@ class NormalizationPipeline(CrawlerPipeline):
         if item.description_html:
             item.description_text = html_to_text(item.description_html) or None
             item.description_safe_html = sanitize_html(item.description_html, item.url)
-            item.summary = summarize(item.description_html, SUMMARY_LENGTH)
+            # the text just made, not the HTML parsed a second time
+            item.summary = summarize_text(item.description_text or "", SUMMARY_LENGTH)
 
     def _normalize_dates(self, item: ListingItem) -> None:
         item.closing_date = self._parsed(

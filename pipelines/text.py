@@ -256,7 +256,12 @@ def _end_sentence(line: str) -> str:
 
 def summarize(html_text: str, max_chars: int = 300) -> str | None:
     """A one-line summary of an HTML description, cut at a word within max_chars."""
-    line = to_one_line(html_to_text(html_text))
+    return summarize_text(html_to_text(html_text), max_chars)
+
+
+def summarize_text(text: str, max_chars: int = 300) -> str | None:
+    """:func:`summarize` for text that :func:`html_to_text` already gave."""
+    line = to_one_line(text)
     if len(line) <= max_chars:
         return line or None
     cut = line[: max_chars - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
