@@ -21,15 +21,18 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import psycopg
@@ -60,29 +63,39 @@ def main() -> None:
     templates, kinds = _templates(args.seed)
     url = _schema_url(args.database, args.schema)
     started = time.perf_counter()
-    _fill(url, args.database, args.schema, templates, kinds, args.size)
-    print(
-        f"filled {args.size:,} opportunities in {time.perf_counter() - started:.1f} s"
-    )
+    if args.reuse:
+        print(f"reusing schema {args.schema}")
+    else:
+        _fill(url, args.database, args.schema, templates, kinds, args.size)
+        print(
+            f"filled {args.size:,} opportunities in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
     port = _free_port()
     server = _serve(url, port, args.workers)
     try:
         base = f"http://127.0.0.1:{port}"
         _wait(base)
         scenarios = _scenarios(url, templates, args.size)
-        print(f"{'scenario':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        print(
+            f"{'scenario':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+            f"{'x baseline':>12}"
+        )
+        floor = 0.0
         for scenario in scenarios:
-            result = asyncio.run(_drive(base, scenario, args.seconds, args.concurrency))
+            result = _drive(base, scenario, args.seconds, args.concurrency)
+            floor = floor or result["rps"]
             print(
                 f"{scenario.name:<34}{result['rps']:>9.0f}{result['p50']:>9.1f}"
                 f"{result['p99']:>9.1f}{result['errors']:>8}"
+                f"{result['rps'] / floor:>12.2f}"
             )
         items, pages, seconds = _sync(base)
         print(f"full sync: {items:,} items in {pages:,} pages, {seconds:.1f} s")
     finally:
         server.terminate()
         server.wait(timeout=20)
-        if not args.keep:
+        if not (args.keep or args.reuse):
             _drop_schema(args.database, args.schema)
 
 
@@ -90,7 +103,7 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000, help="Opportunities.")
     parser.add_argument("--seconds", type=float, default=10.0, help="Per scenario.")
-    parser.add_argument("--concurrency", type=int, default=32, help="In flight.")
+    parser.add_argument("--concurrency", type=int, default=16, help="In flight.")
     parser.add_argument("--workers", type=int, default=2, help="Server processes.")
     parser.add_argument(
         "--seed",
@@ -102,6 +115,9 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--schema", default="feed_load_bench")
     parser.add_argument("--keep", action="store_true", help="Keep the schema.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Use the schema a --keep run left."
+    )
     return parser.parse_args()
 
 
@@ -163,7 +179,8 @@ COPIES = {
     "opportunity_type, in_scope, closing_date, golden, content_hash",
     "feed_changes": "change_no, opportunity_id, kind, at, related",
     "opportunity_search": "opportunity_id, state, in_scope, opportunity_type, mode, "
-    "age_min, age_max, closing_sort, newest_sort, text, indexed_hash",
+    "age_min, age_max, closing_sort, newest_sort, text, indexed_hash, "
+    "summary_doc, feed_doc, doc_change_no",
     "opportunity_places": "opportunity_id, outcode, lat, lon, local_authority, "
     "local_authority_code, region",
     "opportunity_tags": "tag, opportunity_id",
@@ -214,8 +231,8 @@ def _rows_of(
     )  # fmt: skip
     rows["feed_changes"].append((n + 1, opportunity_id, "updated", modified, "{}"))
     derived = index_rows(
-        opportunity_id, "live", record, created=created, provider_kinds=kinds,
-        indexed_hash=digest,
+        opportunity_id, "live", record, created=created, modified=modified,
+        change_no=n + 1, provider_kinds=kinds, indexed_hash=digest,
     )  # fmt: skip
     rows["opportunity_search"].append(tuple(derived.search[k] for k in _SEARCH_KEYS))
     rows["opportunity_places"].extend(
@@ -292,6 +309,7 @@ def _scenarios(url: str, templates: list[dict[str, Any]], size: int) -> list[Sce
         for o in chooser.sample(outcodes, min(50, len(outcodes)))
     ]
     return [
+        Scenario("baseline: / (no database)", ["/"]),
         Scenario("first page (50, published)", ["/opportunities?limit=50"]),
         Scenario("deep cursor page (50, ~90%)", _deep_pages(url, size)),
         Scenario("filtered page (type+region, 50)", filtered),
@@ -346,7 +364,63 @@ def _feed_pages(url: str, chooser: random.Random) -> list[str]:
     ]
 
 
-async def _drive(
+# picks one of the scenario's paths per request; prints the figures as JSON
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("FEED_LOAD_PATHS")) do paths[#paths + 1] = line end
+local thread_number = 0
+function setup(thread)
+  thread_number = thread_number + 1
+  thread:set("seed", thread_number)
+end
+function init(args)
+  math.randomseed(seed or 1)
+end
+function request()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    'FEED_LOAD {"requests":%d,"seconds":%f,"p50":%f,"p99":%f,"errors":%d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
+    latency:percentile(99) / 1e3,
+    errors.connect + errors.read + errors.write + errors.status + errors.timeout))
+end
+"""
+
+
+def _drive(
+    base: str, scenario: Scenario, seconds: float, concurrency: int
+) -> dict[str, float]:
+    """The scenario's figures from wrk when it is installed, else from httpx
+    (which spends more of the same two cores on the client)."""
+    if shutil.which("wrk") is None:
+        return asyncio.run(_drive_httpx(base, scenario, seconds, concurrency))
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder, "paths.lua")
+        script.write_text(WRK_SCRIPT)
+        paths = Path(folder, "paths.txt")
+        quoted = (quote(u, safe="/?&=%:+,") for u in scenario.urls)
+        paths.write_text("\n".join(quoted) + "\n")
+        threads = min(2, concurrency)
+        done = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(seconds))}s",
+             "--timeout", "30s", "-s", str(script), base],
+            env={**os.environ, "FEED_LOAD_PATHS": str(paths)},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    line = next(x for x in done.stdout.splitlines() if x.startswith("FEED_LOAD "))
+    figures = json.loads(line.removeprefix("FEED_LOAD "))
+    return {
+        "rps": figures["requests"] / figures["seconds"],
+        "p50": figures["p50"],
+        "p99": figures["p99"],
+        "errors": figures["errors"],
+    }
+
+
+async def _drive_httpx(
     base: str, scenario: Scenario, seconds: float, concurrency: int
 ) -> dict[str, float]:
     latencies: list[float] = []

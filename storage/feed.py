@@ -27,9 +27,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Row,
+    Select,
     String,
     Table,
+    bindparam,
+    case,
     delete,
     func,
     insert,
@@ -48,6 +52,7 @@ from storage.models import (
     utcnow,
 )
 from storage.models_feed import OpportunityPlace, OpportunitySearch, OpportunityTag
+from storage.records import feed_document, summary_document
 from storage.session import transaction
 
 # stands in for "no closing date" so that keyset pagination never meets a NULL
@@ -64,6 +69,8 @@ _INDEX_TABLES = (
     OpportunityTag.__table__,
 )
 INDEX_BATCH = 500
+# the changes that name other ids: ix_feed_changes_id_events holds these
+ID_EVENTS = ("merged", "split")
 
 
 @dataclass
@@ -87,11 +94,16 @@ class IndexRows:
 def publish_feed(factory: sessionmaker[Session]) -> PublishSummary:
     """Refresh every opportunity's state, record changes, and update the index."""
     with transaction(factory) as session:
-        indexed = dict(
-            session.execute(
-                select(OpportunitySearch.opportunity_id, OpportunitySearch.indexed_hash)
-            ).all()
-        )
+        indexed = {
+            row.opportunity_id: (row.indexed_hash, row.doc_change_no)
+            for row in session.execute(
+                select(
+                    OpportunitySearch.opportunity_id,
+                    OpportunitySearch.indexed_hash,
+                    OpportunitySearch.doc_change_no,
+                )
+            )
+        }
         kinds = _provider_kinds(session)
         changed = 0
         stale: list[Opportunity] = []
@@ -99,7 +111,8 @@ def publish_feed(factory: sessionmaker[Session]) -> PublishSummary:
             if _refresh_state(session, opportunity):
                 changed += 1
             live = opportunity.state in ("live", "closed")
-            if live and indexed.get(opportunity.id, "") != opportunity.content_hash:
+            current = (opportunity.content_hash, opportunity.change_no)
+            if live and indexed.get(opportunity.id) != current:
                 stale.append(opportunity)
         write_index(session, stale, kinds)
         _drop_gone_from_index(session)
@@ -248,6 +261,8 @@ def _write_index_batch(
             o.state,
             o.golden,
             created=o.created,
+            modified=o.modified,
+            change_no=o.change_no,
             provider_kinds=provider_kinds,
             indexed_hash=o.content_hash,
         )
@@ -305,10 +320,13 @@ def index_rows(
     golden: dict[str, Any],
     *,
     created: datetime,
+    modified: datetime,
+    change_no: int,
     provider_kinds: dict[str, str],
     indexed_hash: str | None = None,
 ) -> IndexRows:
-    """The derived rows of one opportunity, from its golden record.
+    """The derived rows of one opportunity, from its golden record, with its
+    list-page and change-feed records encoded as of ``change_no``.
 
     Pure, so that bulk loaders (the feed benchmark) build exactly what
     publishing builds.
@@ -331,6 +349,9 @@ def index_rows(
             )
         ),
         "indexed_hash": indexed_hash,
+        "summary_doc": summary_document(opportunity_id, state, modified, golden),
+        "feed_doc": feed_document(opportunity_id, state, modified, change_no, golden),
+        "doc_change_no": change_no,
     }
     places = list(_places(opportunity_id, golden.get("locations") or []))
     return IndexRows(search, places, _tags(golden, eligibility, provider_kinds))
@@ -426,17 +447,29 @@ def list_feed_page(
     """Up to ``limit`` recorded opportunities after ``after``, by (modified, id).
 
     Rows (not ORM objects, which cost more to build than a page takes to read)
-    of id, state, merged_into, in_scope, modified, change_no and golden.
+    of id, state, merged_into, in_scope, modified, change_no; the encoded
+    change-feed record publishing stored (``feed_doc``, None unless it was made
+    from this change number: then :func:`list_goldens` has what to make it
+    from); and ``has_events``, whether a merge or split of the id was recorded
+    after ``after`` (:func:`list_id_events` then names them).
     """
-    query = select(
-        Opportunity.id,
-        Opportunity.state,
-        Opportunity.merged_into,
-        Opportunity.in_scope,
-        Opportunity.modified,
-        Opportunity.change_no,
-        Opportunity.golden,
-    ).where(Opportunity.change_no > 0)
+    fresh = OpportunitySearch.doc_change_no == Opportunity.change_no
+    query = (
+        select(
+            Opportunity.id,
+            Opportunity.state,
+            Opportunity.merged_into,
+            Opportunity.in_scope,
+            Opportunity.modified,
+            Opportunity.change_no,
+            case((fresh, OpportunitySearch.feed_doc), else_=None).label("feed_doc"),
+            _id_events(after.modified if after else None).exists().label("has_events"),
+        )
+        .outerjoin(
+            OpportunitySearch, OpportunitySearch.opportunity_id == Opportunity.id
+        )
+        .where(Opportunity.change_no > 0)
+    )
     if after is not None:
         query = query.where(
             tuple_(Opportunity.modified, Opportunity.id)
@@ -446,6 +479,34 @@ def list_feed_page(
     return list(session.execute(query))
 
 
+def _id_event_conditions(since: datetime | None) -> list[ColumnElement[bool]]:
+    # the kinds as literals, so that the planner may use the partial index
+    kinds = bindparam("kinds", ID_EVENTS, expanding=True, literal_execute=True)
+    conditions = [FeedChange.kind.in_(kinds)]
+    if since is not None:
+        conditions.append(FeedChange.at > since)
+    return conditions
+
+
+def _id_events(since: datetime | None) -> Select[Any]:
+    """The merges and splits of the outer query's opportunity after ``since``."""
+    return select(FeedChange.change_no).where(
+        FeedChange.opportunity_id == Opportunity.id, *_id_event_conditions(since)
+    )
+
+
+def list_goldens(
+    session: Session, opportunity_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The golden records of these opportunities, by id."""
+    if not opportunity_ids:
+        return {}
+    query = select(Opportunity.id, Opportunity.golden).where(
+        Opportunity.id.in_(opportunity_ids)
+    )
+    return {row.id: row.golden for row in session.execute(query)}
+
+
 def list_id_events(
     session: Session, opportunity_ids: Sequence[str], since: datetime | None
 ) -> dict[str, list[FeedChange]]:
@@ -453,11 +514,8 @@ def list_id_events(
     if not opportunity_ids:
         return {}
     query = select(FeedChange).where(
-        FeedChange.opportunity_id.in_(opportunity_ids),
-        FeedChange.kind.in_(("merged", "split")),
+        FeedChange.opportunity_id.in_(opportunity_ids), *_id_event_conditions(since)
     )
-    if since is not None:
-        query = query.where(FeedChange.at > since)
     found: dict[str, list[FeedChange]] = {}
     for change in session.scalars(query.order_by(FeedChange.change_no)):
         found.setdefault(change.opportunity_id, []).append(change)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -203,3 +204,14 @@ class FeedChange(Base):
     kind: Mapped[str] = mapped_column(String(10))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     related: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    # the few merge and split changes, found by id for each change-feed page
+    __table_args__ = (
+        Index(
+            "ix_feed_changes_id_events",
+            "opportunity_id",
+            "change_no",
+            postgresql_where=text("kind IN ('merged', 'split')"),
+            sqlite_where=text("kind IN ('merged', 'split')"),
+        ),
+    )

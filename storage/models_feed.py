@@ -37,6 +37,11 @@ class OpportunitySearch(Base):
     text: Mapped[str] = mapped_column(Text)
     # the opportunity's content hash when this row was written
     indexed_hash: Mapped[str | None] = mapped_column(String(64))
+    # the list-page and change-feed records, encoded (storage.records), and the
+    # change number they were made from: stale once it is not the opportunity's
+    summary_doc: Mapped[str | None] = mapped_column(Text)
+    feed_doc: Mapped[str | None] = mapped_column(Text)
+    doc_change_no: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index(

@@ -8,6 +8,10 @@ Further pages (reviewers', coverage) are further routers: add one with
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -17,6 +21,10 @@ from hub.web.context import FEED_LICENCE, FeedContext
 from hub.web.errors import install_error_handlers
 from hub.web.etag import ETagMiddleware
 from storage.session import make_engine, session_factory
+
+# requests a worker answers at once (each a thread holding a connection): as
+# many connections stay open, so none is opened and closed per request
+REQUEST_THREADS = 16
 
 ROUTERS: tuple[APIRouter, ...] = (
     feed_api.router,
@@ -38,8 +46,9 @@ def create_app(
         title="Opportunity Hub feed",
         summary="UK social mobility opportunities, merged from many sources.",
         version="1",
+        lifespan=_lifespan,
     )
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, pool_size=REQUEST_THREADS)
     app.state.hub = FeedContext(
         engine=engine,
         factory=session_factory(engine),
@@ -58,6 +67,14 @@ def create_app(
         expose_headers=["ETag"],
     )
     return app
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # the routes are plain functions, run on anyio's threads: no more at once
+    # than the pool has connections
+    anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+    yield
 
 
 def app_from_env() -> FastAPI:

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.web.context import FeedContext, get_context
 from hub.web.etag import etag_for, not_modified
-from hub.web.records import golden_record, safe_url
 from storage.feed import feed_fingerprint, list_published_golden
+from storage.records import golden_record, safe_url
 
 Row = tuple[str, datetime, int, dict[str, Any]]
 Renderer = Callable[[Iterable[Row], str, str], Iterator[str]]

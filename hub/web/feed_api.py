@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from hub.web.context import FeedContext, get_context
 from hub.web.errors import ApiError
-from hub.web.records import detail_record, summary_record
 from hub.web.rpde import MAX_RPDE_PAGE, Scope, from_micros, rpde_page, to_micros
 from hub.web.search import OpportunityQuery, distance_km, find_centre, search
 from hub.web.sources import list_source_reports
 from storage import repository
-from storage.feed import FeedPosition
+from storage.feed import FeedPosition, list_goldens
 from storage.models import Opportunity
+from storage.records import RawJSON, detail_record, encode, extend, summary_document
 
 router = APIRouter()
 Context = Annotated[FeedContext, Depends(get_context)]
@@ -28,7 +27,10 @@ MAX_MICROS = 253_402_300_799_999_999
 
 
 def json_response(payload: Any, status_code: int = 200) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return json_body(encode(payload), status_code)
+
+
+def json_body(body: str, status_code: int = 200) -> Response:
     return Response(body.encode(), status_code, media_type="application/json")
 
 
@@ -65,20 +67,27 @@ def list_opportunities(
     centre = find_centre(query.near, context.gazetteer()) if query.near else None
     with context.factory() as session:
         page = search(session, query, centre)
+        stale = [row.opportunity_id for row in page.rows if row.summary_doc is None]
+        goldens = list_goldens(session, stale)
     base = str(request.base_url).rstrip("/")
-    items = [_summary(row, base) for row in page.rows]
+    items = [_summary(row, base, goldens) for row in page.rows]
     next_url = None
     if page.next_cursor:
         next_url = str(request.url.include_query_params(cursor=page.next_cursor))
     return json_response({"items": items, "next": next_url, "license": context.licence})
 
 
-def _summary(row: Any, base: str) -> dict[str, Any]:
-    record = summary_record(row.opportunity_id, row.state, row.modified, row.golden)
-    record["url"] = f"{base}/opportunities/{row.opportunity_id}"
+def _summary(row: Any, base: str, goldens: dict[str, dict[str, Any]]) -> RawJSON:
+    """The stored list-page record (or one made now, when it is stale), with
+    its URL here and its distance from the search's centre."""
+    document = row.summary_doc
+    if document is None:
+        golden = goldens.get(row.opportunity_id, {})
+        document = summary_document(row.opportunity_id, row.state, row.modified, golden)
+    extra: dict[str, Any] = {"url": f"{base}/opportunities/{row.opportunity_id}"}
     if "distance" in row._fields:
-        record["distance_km"] = distance_km(row.distance)
-    return record
+        extra["distance_km"] = distance_km(row.distance)
+    return extend(document, extra)
 
 
 @router.get(
@@ -170,7 +179,7 @@ def get_feed(
         page = rpde_page(
             session, after, query.limit, query.scope, context.licence, next_url
         )
-    return json_response(page)
+    return json_body(page.body)
 
 
 @router.get("/sources", summary="Sources, their last run and field coverage")

@@ -12,15 +12,16 @@ never purged, so they outlive the seven days consumers are promised.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from hub.web.records import golden_record
-from storage.feed import FeedPosition, list_feed_page, list_id_events
+from storage.feed import FeedPosition, list_feed_page, list_goldens, list_id_events
 from storage.models import FeedChange
+from storage.records import RawJSON, dumps, encode, extend, feed_record
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_RPDE_PAGE = 500
@@ -35,6 +36,16 @@ def from_micros(value: int) -> datetime:
     return EPOCH + timedelta(microseconds=value)
 
 
+@dataclass(frozen=True)
+class RpdePage:
+    """One page of the change feed: its JSON, how many items, and the position
+    after its last item (None on the last page, which has none)."""
+
+    body: str
+    count: int
+    last: FeedPosition | None
+
+
 def rpde_page(
     session: Session,
     after: FeedPosition | None,
@@ -42,28 +53,37 @@ def rpde_page(
     scope: Scope,
     licence: str,
     next_url: Callable[[FeedPosition | None], str],
-) -> dict[str, Any]:
+) -> RpdePage:
     """One page; ``next_url(None)`` is the URL of this very page (the last)."""
     opportunities = list_feed_page(session, after, limit)
     since = after.modified if after else None
-    events = list_id_events(session, [o.id for o in opportunities], since)
-    items = [_item(o, scope, events.get(o.id, [])) for o in opportunities]
+    flagged = [o.id for o in opportunities if o.has_events]
+    events = list_id_events(session, flagged, since)
+    shown = [o for o in opportunities if _state(o, scope) == "updated"]
+    goldens = list_goldens(session, [o.id for o in shown if o.feed_doc is None])
+    items = [
+        _item(o, scope, events.get(o.id, []), goldens.get(o.id)) for o in opportunities
+    ]
     last = opportunities[-1] if opportunities else None
     position = FeedPosition(last.modified, last.id) if last else None
-    return {
-        "next": next_url(position),
-        "items": items,
-        "license": licence,
-    }
+    body = encode({"next": next_url(position), "items": items, "license": licence})
+    return RpdePage(body, len(items), position)
+
+
+def _state(opportunity: Row[Any], scope: Scope) -> str:
+    gone = opportunity.state in ("deleted", "merged")
+    hidden = scope == "published" and not opportunity.in_scope
+    return "deleted" if gone or hidden else "updated"
 
 
 def _item(
-    opportunity: Row[Any], scope: Scope, events: list[FeedChange]
-) -> dict[str, Any]:
-    gone = opportunity.state in ("deleted", "merged")
-    hidden = scope == "published" and not opportunity.in_scope
+    opportunity: Row[Any],
+    scope: Scope,
+    events: list[FeedChange],
+    golden: dict[str, Any] | None,
+) -> RawJSON:
     item: dict[str, Any] = {
-        "state": "deleted" if gone or hidden else "updated",
+        "state": _state(opportunity, scope),
         "kind": "Opportunity",
         "id": opportunity.id,
         "modified": to_micros(opportunity.modified),
@@ -72,16 +92,22 @@ def _item(
         item["merged_into"] = opportunity.merged_into
     if events:
         item["events"] = [_event(change) for change in events]
-    item["data"] = None if item["state"] == "deleted" else _data(opportunity)
-    return item
+    data = None if item["state"] == "deleted" else _data(opportunity, golden)
+    # encoded here, so that only the stored record is copied rather than walked
+    return extend(dumps(item), {"data": data})
 
 
-def _data(opportunity: Row[Any]) -> dict[str, Any]:
-    record = golden_record(
-        opportunity.id, opportunity.state, opportunity.modified, opportunity.golden
+def _data(opportunity: Row[Any], golden: dict[str, Any] | None) -> Any:
+    """The stored record when it is of this change, else one made from golden."""
+    if opportunity.feed_doc is not None:
+        return RawJSON(opportunity.feed_doc)
+    return feed_record(
+        opportunity.id,
+        opportunity.state,
+        opportunity.modified,
+        opportunity.change_no,
+        golden or {},
     )
-    record["change_no"] = opportunity.change_no
-    return record
 
 
 def _event(change: FeedChange) -> dict[str, Any]:

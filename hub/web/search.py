@@ -24,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     bindparam,
+    case,
     exists,
     func,
     or_,
@@ -203,7 +204,13 @@ def search(
 def _filtered(
     query: OpportunityQuery, centre: Centre | None, distance: Any
 ) -> Select[Any]:
-    statement = select(S.opportunity_id, O.state, O.modified, O.golden).join_from(
+    fresh = S.doc_change_no == O.change_no
+    statement = select(
+        S.opportunity_id,
+        O.state,
+        O.modified,
+        case((fresh, S.summary_doc), else_=None).label("summary_doc"),
+    ).join_from(
         OpportunitySearch.__table__, Opportunity.__table__, O.id == S.opportunity_id
     )
     statement = statement.where(S.state == "live", *_conditions(query))

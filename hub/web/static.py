@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.exceptions import HubError
 from hub.web.context import FEED_LICENCE
 from hub.web.exports import EXPORTS, stream_export
-from hub.web.rpde import MAX_RPDE_PAGE, from_micros, rpde_page
+from hub.web.rpde import MAX_RPDE_PAGE, rpde_page
 from hub.web.sources import list_source_reports
 from storage.feed import FeedPosition
 
@@ -145,13 +145,13 @@ def _write_rpde(
                 licence,
                 partial(_next_page_url, base_url, number),
             )
-            _write_json(safe_path(root, "feed", _page_name(number)), page)
-            items += len(page["items"])
+            path = safe_path(root, "feed", _page_name(number))
+            path.write_text(page.body, encoding="utf-8")
+            items += page.count
             number += 1
-            if not page["items"]:
+            if page.last is None:
                 return number, items
-            last = page["items"][-1]
-            after = FeedPosition(from_micros(last["modified"]), last["id"])
+            after = page.last
 
 
 def _next_page_url(base_url: str, number: int, found: FeedPosition | None) -> str:

@@ -2,10 +2,17 @@
 
 Links are emitted only when they are absolute http(s) URLs; anything else
 (``javascript:``, ``data:``, relative paths) becomes ``None``.
+
+Publishing also stores each live or closed opportunity's list-page record and
+change-feed record already encoded (:func:`summary_document`,
+:func:`feed_document`), stamped with the change number they were made from;
+the feed copies that text into its answers (:class:`RawJSON`, :func:`extend`)
+rather than decoding and encoding the golden record on every request.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -121,3 +128,69 @@ def _listing(listing: Any) -> dict[str, Any]:
             "attribution": listing.source.attribution,
         }
     )
+
+
+# --- documents: records encoded once, at publishing, and copied out as text ---
+
+
+class RawJSON(str):
+    """Text that is already JSON, copied into a document by :func:`encode` as is."""
+
+
+def dumps(value: Any) -> str:
+    """JSON as every answer of the feed writes it: UTF-8 text, no spaces."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode(value: Any) -> str:
+    """``value`` as JSON, with each :class:`RawJSON` inside it copied verbatim."""
+    if isinstance(value, RawJSON):
+        return str(value)
+    if isinstance(value, dict):
+        members = (f"{dumps(str(k))}:{encode(v)}" for k, v in value.items())
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(encode(v) for v in value) + "]"
+    return dumps(value)
+
+
+def extend(document: str, fields: dict[str, Any]) -> RawJSON:
+    """A JSON object's text with ``fields`` added at its end."""
+    if not fields:
+        return RawJSON(document)
+    added = ",".join(f"{dumps(k)}:{encode(v)}" for k, v in fields.items())
+    body = document.rstrip()[:-1].rstrip()
+    separator = "" if body == "{" else ","
+    return RawJSON(f"{body}{separator}{added}}}")
+
+
+def summary_document(
+    opportunity_id: str, state: str, modified: datetime, golden: dict[str, Any]
+) -> str:
+    """The list-page record of :func:`summary_record`, encoded."""
+    return dumps(summary_record(opportunity_id, state, modified, golden))
+
+
+def feed_record(
+    opportunity_id: str,
+    state: str,
+    modified: datetime,
+    change_no: int,
+    golden: dict[str, Any],
+) -> dict[str, Any]:
+    """Every golden field with its provenance, and the change number: the
+    ``data`` of a change-feed item."""
+    record = golden_record(opportunity_id, state, modified, golden)
+    record["change_no"] = change_no
+    return record
+
+
+def feed_document(
+    opportunity_id: str,
+    state: str,
+    modified: datetime,
+    change_no: int,
+    golden: dict[str, Any],
+) -> str:
+    """:func:`feed_record`, encoded."""
+    return dumps(feed_record(opportunity_id, state, modified, change_no, golden))
