@@ -137,9 +137,13 @@ class RawJSON(str):
     """Text that is already JSON, copied into a document by :func:`encode` as is."""
 
 
+# one encoder for every call: json.dumps with options builds one per call
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
     """JSON as every answer of the feed writes it: UTF-8 text, no spaces."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def encode(value: Any) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage.feed import FeedPosition, list_feed_page, list_goldens, list_id_events
 from storage.models import FeedChange
-from storage.records import RawJSON, dumps, encode, extend, feed_record
+from storage.records import dumps, feed_record
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_RPDE_PAGE = 500
@@ -66,7 +66,10 @@ def rpde_page(
     ]
     last = opportunities[-1] if opportunities else None
     position = FeedPosition(last.modified, last.id) if last else None
-    body = encode({"next": next_url(position), "items": items, "license": licence})
+    body = (
+        f'{{"next":{dumps(next_url(position))},"items":[{",".join(items)}],'
+        f'"license":{dumps(licence)}}}'
+    )
     return RpdePage(body, len(items), position)
 
 
@@ -81,7 +84,8 @@ def _item(
     scope: Scope,
     events: list[FeedChange],
     golden: dict[str, Any] | None,
-) -> RawJSON:
+) -> str:
+    """The item as JSON text."""
     item: dict[str, Any] = {
         "state": _state(opportunity, scope),
         "kind": "Opportunity",
@@ -92,21 +96,26 @@ def _item(
         item["merged_into"] = opportunity.merged_into
     if events:
         item["events"] = [_event(change) for change in events]
-    data = None if item["state"] == "deleted" else _data(opportunity, golden)
-    # encoded here, so that only the stored record is copied rather than walked
-    return extend(dumps(item), {"data": data})
+    head = dumps(item)[:-1]
+    # the stored record is copied as it is, never decoded and encoded again
+    return f'{head},"data":{_data(opportunity, item["state"], golden)}}}'
 
 
-def _data(opportunity: Row[Any], golden: dict[str, Any] | None) -> Any:
-    """The stored record when it is of this change, else one made from golden."""
+def _data(opportunity: Row[Any], state: str, golden: dict[str, Any] | None) -> str:
+    """The record as JSON: none for a deleted item, the stored one when it is
+    of this change, else one made now from the golden record."""
+    if state == "deleted":
+        return "null"
     if opportunity.feed_doc is not None:
-        return RawJSON(opportunity.feed_doc)
-    return feed_record(
-        opportunity.id,
-        opportunity.state,
-        opportunity.modified,
-        opportunity.change_no,
-        golden or {},
+        return str(opportunity.feed_doc)
+    return dumps(
+        feed_record(
+            opportunity.id,
+            opportunity.state,
+            opportunity.modified,
+            opportunity.change_no,
+            golden or {},
+        )
     )
 
 
