@@ -43,6 +43,10 @@ from storage.models_feed import OpportunityPlace, OpportunitySearch, Opportunity
 KM_PER_DEGREE = 111.195
 MAX_RADIUS_KM = 200.0
 MAX_PAGE = 100
+# places within the circle from which a search walks the sort order instead
+CROWDED_PLACES = 2000
+# the shares of the radius a search by distance tries, smallest first
+NEAREST_SHARES = (0.25, 0.5, 1.0)
 S = OpportunitySearch.__table__.c
 P = OpportunityPlace.__table__.c
 T = OpportunityTag.__table__.c
@@ -184,25 +188,79 @@ def search(
                 }
             ],
         )
-    distance = _distance(centre, query.radius_km)
-    key = _sort_key(query.sort, distance)
-    statement = _filtered(query, centre, distance).add_columns(key.label("sort_key"))
     after = decode_cursor(query.cursor, query) if query.cursor else None
-    if after is not None:
-        statement = statement.where(_after(query.sort, key, after))
-    descending = query.sort == "newest"
-    order = (
-        (key.desc(), S.opportunity_id.desc()) if descending else (key, S.opportunity_id)
-    )
-    rows = list(session.execute(statement.order_by(*order).limit(query.limit + 1)))
+    if centre is None:
+        rows = _page(session, query, None, query.radius_km, after, dense=False)
+    elif query.sort == "distance":
+        rows = _nearest_page(session, query, centre, after)
+    else:
+        dense = _crowded(session, centre, query.radius_km)
+        rows = _page(session, query, centre, query.radius_km, after, dense=dense)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = encode_cursor(query, rows[-1]) if more and rows else None
     return SearchPage(rows, next_cursor)
 
 
+def _page(
+    session: Session,
+    query: OpportunityQuery,
+    centre: Centre | None,
+    radius_km: float,
+    after: tuple[Any, str] | None,
+    *,
+    dense: bool,
+) -> list[Any]:
+    """Up to ``limit + 1`` rows of the query within ``radius_km`` of ``centre``."""
+    distance = _distance(centre, radius_km)
+    key = _sort_key(query.sort, distance)
+    statement = _filtered(query, centre, distance, radius_km, dense=dense)
+    statement = statement.add_columns(key.label("sort_key"))
+    if after is not None:
+        statement = statement.where(_after(query.sort, key, after))
+    descending = query.sort == "newest"
+    order = (
+        (key.desc(), S.opportunity_id.desc()) if descending else (key, S.opportunity_id)
+    )
+    return list(session.execute(statement.order_by(*order).limit(query.limit + 1)))
+
+
+def _crowded(session: Session, centre: Centre, radius_km: float) -> bool:
+    """Whether the circle holds so many places that walking the sort order and
+    testing each row's distance finds a page sooner than gathering them all."""
+    within = centre.squared_degrees() <= _radius_degrees(radius_km) ** 2
+    places = select(P.id).where(*centre.box(radius_km), within).limit(CROWDED_PLACES)
+    found = session.scalar(select(func.count()).select_from(places.subquery()))
+    return (found or 0) >= CROWDED_PLACES
+
+
+def _nearest_page(
+    session: Session,
+    query: OpportunityQuery,
+    centre: Centre,
+    after: tuple[Any, str] | None,
+) -> list[Any]:
+    """The page nearest ``centre``: tried within a quarter, then a half, then
+    the whole radius. Everything within a smaller circle is nearer than
+    anything outside it, so a full page from one is the page of the whole."""
+    beyond = float(after[0]) if after is not None else 0.0
+    for share in NEAREST_SHARES:
+        radius_km = query.radius_km * share
+        if share < 1 and _radius_degrees(radius_km) ** 2 <= beyond:
+            continue
+        rows = _page(session, query, centre, radius_km, after, dense=False)
+        if len(rows) > query.limit or share == 1:
+            return rows
+    raise AssertionError("the whole radius is always tried")
+
+
 def _filtered(
-    query: OpportunityQuery, centre: Centre | None, distance: Any
+    query: OpportunityQuery,
+    centre: Centre | None,
+    distance: Any,
+    radius_km: float,
+    *,
+    dense: bool,
 ) -> Select[Any]:
     fresh = S.doc_change_no == O.change_no
     statement = select(
@@ -215,10 +273,16 @@ def _filtered(
     )
     statement = statement.where(S.state == "live", *_conditions(query))
     if centre is not None:
-        within = centre.squared_degrees() <= _radius_degrees(query.radius_km) ** 2
-        nearby = select(P.opportunity_id).where(*centre.box(query.radius_km), within)
+        reach = _radius_degrees(radius_km) ** 2
         statement = statement.add_columns(distance.label("distance"))
-        statement = statement.where(S.opportunity_id.in_(nearby))
+        if dense:
+            # tested row by row as the sort order is walked (a subquery the
+            # planner keeps per row, where it would turn IN into a join)
+            statement = statement.where(distance <= reach)
+        else:
+            within = centre.squared_degrees() <= reach
+            nearby = select(P.opportunity_id).where(*centre.box(radius_km), within)
+            statement = statement.where(S.opportunity_id.in_(nearby))
     return statement
 
 

@@ -209,3 +209,38 @@ def test_postcode_search_without_geography_says_so(feed_db):
     app.state.hub.engine.dispose()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "no_geography"
+
+
+NEAR = [
+    {"near": "SW1A 1AA", "radius_km": 10},
+    {"near": "SE1", "radius_km": 200, "in_scope": "any"},
+    {"near": "SE1", "radius_km": 200, "sort": "newest"},
+    {"near": "SE1", "radius_km": 200, "sort": "distance", "in_scope": "any"},
+    {"near": "TS4", "radius_km": 150, "sort": "distance"},
+]
+
+
+def pages(client, params):
+    """Every id of the query, one page of one at a time."""
+    seen: list[str] = []
+    response = client.get("/opportunities", params={**params, "limit": 1})
+    while True:
+        seen += ids(response)
+        if response.json()["next"] is None:
+            return seen
+        response = client.get(response.json()["next"])
+
+
+@pytest.mark.parametrize("params", NEAR)
+def test_crowded_and_sparse_circles_answer_alike(client, params, monkeypatch):
+    import hub.web.search as search
+
+    sparse = ids(client.get("/opportunities", params=params))
+    paged = pages(client, params)
+    # every circle crowded: the sort order walked and each row's distance tested
+    monkeypatch.setattr(search, "CROWDED_PLACES", 1)
+    assert ids(client.get("/opportunities", params=params)) == sparse
+    # by distance: a page found within a small share of the radius, or not
+    monkeypatch.setattr(search, "NEAREST_SHARES", (0.01, 0.02, 0.5, 1.0))
+    assert pages(client, params) == paged
+    assert sparse and paged == sparse
