@@ -48,6 +48,9 @@ class OpportunitySearch(Base):
             "ix_search_closing", "state", "in_scope", "closing_sort", "opportunity_id"
         ),
         Index("ix_search_newest", "state", "in_scope", "newest_sort", "opportunity_id"),
+        # in or out of scope alike (in_scope=any)
+        Index("ix_search_any_closing", "state", "closing_sort", "opportunity_id"),
+        Index("ix_search_any_newest", "state", "newest_sort", "opportunity_id"),
         Index("ix_search_type_closing", "opportunity_type", "closing_sort"),
     )
 

@@ -1,5 +1,5 @@
-"""encoded list-page and change-feed records on the search rows; an index of
-the merge and split changes
+"""encoded list-page and change-feed records on the search rows; indexes of
+the sort orders in and out of scope alike, and of the merge and split changes
 
 Revision ID: 0006
 Revises: 0002
@@ -27,6 +27,12 @@ def upgrade() -> None:
         op.execute(
             "ALTER TABLE opportunity_search ALTER COLUMN feed_doc SET STORAGE EXTERNAL"
         )
+    for name, column in (("closing", "closing_sort"), ("newest", "newest_sort")):
+        op.create_index(
+            f"ix_search_any_{name}",
+            "opportunity_search",
+            ["state", column, "opportunity_id"],
+        )
     events = sa.text("kind IN ('merged', 'split')")
     op.create_index(
         "ix_feed_changes_id_events",
@@ -39,6 +45,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_feed_changes_id_events", table_name="feed_changes")
+    for name in ("closing", "newest"):
+        op.drop_index(f"ix_search_any_{name}", table_name="opportunity_search")
     with op.batch_alter_table("opportunity_search") as batch:
         batch.drop_column("doc_change_no")
         batch.drop_column("feed_doc")
