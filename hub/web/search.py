@@ -44,7 +44,7 @@ KM_PER_DEGREE = 111.195
 MAX_RADIUS_KM = 200.0
 MAX_PAGE = 100
 # places within the circle from which a search walks the sort order instead
-CROWDED_PLACES = 2000
+CROWDED_PLACES = 5000
 # the shares of the radius a search by distance tries, smallest first
 NEAREST_SHARES = (0.25, 0.5, 1.0)
 S = OpportunitySearch.__table__.c
@@ -222,7 +222,28 @@ def _page(
     order = (
         (key.desc(), S.opportunity_id.desc()) if descending else (key, S.opportunity_id)
     )
-    return list(session.execute(statement.order_by(*order).limit(query.limit + 1)))
+    found = statement.order_by(*order).limit(query.limit + 1).subquery()
+    # the opportunity's own row read for the page only, not for every candidate
+    fresh = found.c.doc_change_no == O.change_no
+    page = (
+        select(
+            found.c.opportunity_id,
+            O.state,
+            O.modified,
+            case((fresh, found.c.summary_doc), else_=None).label("summary_doc"),
+            found.c.sort_key,
+            *([found.c.distance] if centre is not None else []),
+        )
+        .join_from(found, Opportunity.__table__, O.id == found.c.opportunity_id)
+        .order_by(
+            *(
+                (found.c.sort_key.desc(), found.c.opportunity_id.desc())
+                if descending
+                else (found.c.sort_key, found.c.opportunity_id)
+            )
+        )
+    )
+    return list(session.execute(page))
 
 
 def _crowded(session: Session, centre: Centre, radius_km: float) -> bool:
@@ -262,16 +283,9 @@ def _filtered(
     *,
     dense: bool,
 ) -> Select[Any]:
-    fresh = S.doc_change_no == O.change_no
-    statement = select(
-        S.opportunity_id,
-        O.state,
-        O.modified,
-        case((fresh, S.summary_doc), else_=None).label("summary_doc"),
-    ).join_from(
-        OpportunitySearch.__table__, Opportunity.__table__, O.id == S.opportunity_id
+    statement = select(S.opportunity_id, S.summary_doc, S.doc_change_no).where(
+        S.state == "live", *_conditions(query)
     )
-    statement = statement.where(S.state == "live", *_conditions(query))
     if centre is not None:
         reach = _radius_degrees(radius_km) ** 2
         statement = statement.add_columns(distance.label("distance"))
