@@ -14,7 +14,7 @@ class ValidationPipeline(CrawlerPipeline):
     def process_item(self, item: ListingItem) -> ListingItem:
         if not isinstance(item, ListingItem):
             raise self.drop("not_a_listing", type(item).__name__)
-        key = clean_whitespace(item.source_key)
+        key = clean_whitespace(_text(item.source_key))
         if not key:
             raise self.drop("no_source_key", item.url)
         if len(key) > MAX_KEY_LENGTH:
@@ -27,6 +27,16 @@ class ValidationPipeline(CrawlerPipeline):
         # links kept for display: http(s) or nothing
         item.apply_url = safe_http_url(item.apply_url)
         item.provider_url = safe_http_url(item.provider_url)
-        if not clean_whitespace(item.title):
+        title = clean_whitespace(_text(item.title))
+        if not title:
             raise self.drop("no_title", item.url)
+        item.title = title
         return item
+
+
+def _text(value: object) -> str | None:
+    """A scraped key or title as text: a number as its digits, and anything
+    but text or a number (true, a list, an object) as nothing."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +12,8 @@ from scrapy.http import Response
 
 from spiders.items import ListingItem
 from spiders.middlewares import http_link
+
+logger = logging.getLogger(__name__)
 
 
 class BaseSpider(scrapy.Spider):
@@ -33,6 +37,31 @@ class BaseSpider(scrapy.Spider):
             return _aware(datetime.fromisoformat(as_of))
         fetched = response.meta.get("fetched_at")
         return fetched if isinstance(fetched, datetime) else datetime.now(UTC)
+
+    def document(self, response: Response, key: str | None = None) -> list[Any] | None:
+        """The list an API answer holds (at ``key`` of its object, or the
+        answer itself), or None for an answer that is not that JSON: counted as
+        ``dropped/bad_document`` and warned, never raised, so a source that
+        answers garbage is reported, not crashed on."""
+        try:
+            data = json.loads(response.body)
+        except (ValueError, RecursionError) as exc:
+            # UnicodeDecodeError and JSONDecodeError are ValueErrors; nesting
+            # too deep for the decoder is a RecursionError
+            self.bad_document(response, f"not JSON ({type(exc).__name__}: {exc})")
+            return None
+        found = data.get(key) if key and isinstance(data, dict) else data
+        if not isinstance(found, list):
+            where = f"under {key!r}" if key else "at the top"
+            self.bad_document(
+                response, f"expected a list {where}, got {type(found).__name__}"
+            )
+            return None
+        return found
+
+    def bad_document(self, response: Response, reason: str) -> None:
+        self.crawler.stats.inc_value("dropped/bad_document")
+        logger.warning("%s: skipped %s: %s", self.name, response.url, reason[:300])
 
     def follow_http(
         self, response: Response, href: str | None, **kwargs: Any

@@ -175,13 +175,10 @@ class FindAnApprenticeshipSpider(BaseSpider):
             async for request in self._rate_limited(response, page):
                 yield request
             return
+        vacancies = self.document(response, "vacancies")
+        if vacancies is None:
+            return
         data = response.json()
-        vacancies = data.get("vacancies")
-        if not isinstance(vacancies, list):
-            raise ValueError(
-                "find_an_apprenticeship: expected a list under 'vacancies', got "
-                f"{type(vacancies).__name__}"
-            )
         for vacancy in vacancies:
             item = self._parse_vacancy(response, vacancy)
             if item is not None:

@@ -9,6 +9,7 @@ posting's own document.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from html import escape
@@ -71,14 +72,8 @@ class JobBoardSpider(BaseSpider):
 
     def parse(self, response: Response) -> Iterator[ListingItem]:
         """The board's postings, as JSON."""
-        data = response.json()
-        postings = _dict(data).get(self.postings_key, []) if self.postings_key else data
-        if not isinstance(postings, list):
-            raise ValueError(
-                f"{self.name}: expected a list of postings, "
-                f"got {type(postings).__name__}"
-            )
-        for posting in postings:
+        postings = self.document(response, self.postings_key)
+        for posting in postings or []:
             if not isinstance(posting, dict):
                 self.crawler.stats.inc_value("dropped/not_a_posting")
                 continue
@@ -338,13 +333,10 @@ class SmartRecruitersSpider(JobBoardSpider):
         self, response: Response, page: int = 1
     ) -> Iterator[ListingItem | scrapy.Request]:
         """A page of postings, and the request for the next page."""
+        content = self.document(response, "content")
+        if content is None:
+            return
         data = _dict(response.json())
-        content = data.get("content")
-        if not isinstance(content, list):
-            raise ValueError(
-                f"smartrecruiters: expected a list under 'content', got "
-                f"{type(content).__name__}"
-            )
         for posting in content:
             if isinstance(posting, dict):
                 yield from self._summary_or_details(response, posting)
@@ -372,7 +364,12 @@ class SmartRecruitersSpider(JobBoardSpider):
 
     def parse_posting(self, response: Response, item: ListingItem) -> ListingItem:
         """One posting's own document: the job ad and its links."""
-        posting = _dict(response.json())
+        try:
+            posting = _dict(json.loads(response.body))
+        except (ValueError, RecursionError) as exc:
+            self.crawler.stats.inc_value("smartrecruiters/details_malformed")
+            logger.warning("Kept the summary of %s: %r", response.url, exc)
+            return item
         try:
             return self._add_details(response, item, posting)
         except MALFORMED as exc:

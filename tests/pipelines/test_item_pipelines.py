@@ -95,6 +95,10 @@ def test_an_unparseable_value_keeps_its_text_and_is_counted(crawler):
         pytest.param({"title": "   "}, "no_title", id="blank title"),
         pytest.param({"url": "javascript:alert(1)"}, "bad_url", id="script link"),
         pytest.param({"source_key": ""}, "no_source_key", id="no key"),
+        pytest.param({"title": True}, "no_title", id="a true title"),
+        pytest.param({"title": ["x"]}, "no_title", id="a list title"),
+        pytest.param({"source_key": {"id": 1}}, "no_source_key", id="an object key"),
+        pytest.param({"source_key": False}, "no_source_key", id="a false key"),
     ],
 )
 def test_a_listing_without_its_identity_is_dropped_with_a_reason(
@@ -105,6 +109,12 @@ def test_a_listing_without_its_identity_is_dropped_with_a_reason(
 
     assert dropped.value.reason == reason
     assert crawler.stats.get_value(f"dropped/{reason}") == 1
+
+
+def test_a_numeric_key_and_title_are_kept_as_text(crawler):
+    item = run(crawler, listing(source_key=12345, title=2026))
+
+    assert (item.source_key, item.title) == ("12345", "2026")
 
 
 def test_a_script_apply_link_is_removed(crawler):
