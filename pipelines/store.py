@@ -20,7 +20,12 @@ from scrapy import signals
 from pipelines.base import CrawlerPipeline
 from spiders.items import ListingItem
 from storage.repository import ListingRow, Outcome, upsert_listings
-from storage.session import make_engine, session_factory, transaction
+from storage.session import (
+    make_engine,
+    retry_on_disconnect,
+    session_factory,
+    transaction,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -76,13 +81,17 @@ class StorePipeline(CrawlerPipeline):
         if not self.batch:
             return
         rows, self.batch = self.batch, []
-        with transaction(self.factory) as session:
-            outcomes = upsert_listings(session, self.source_id, self.run_id, rows)
+        # an upsert repeated after a lost connection says the same per key
+        outcomes = retry_on_disconnect(lambda: self._store(rows), "storing listings")
         for key, outcome in outcomes.items():
             if key not in self.outcomes:
                 self.outcomes[key] = outcome
                 self.count(f"store/{outcome}")
         logger.debug("Stored %d listings", len(rows))
+
+    def _store(self, rows: list[ListingRow]) -> dict[str, Outcome]:
+        with transaction(self.factory) as session:
+            return upsert_listings(session, self.source_id, self.run_id, rows)
 
 
 def to_row(item: ListingItem) -> ListingRow:

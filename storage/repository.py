@@ -96,8 +96,12 @@ def upsert_listings(
     """Insert or update listings by (source, source key); say what each one was.
 
     An unchanged listing (same content hash) has only ``last_seen``,
-    ``fetched_at`` and ``seen_run_id`` touched; ``first_seen`` is never
-    overwritten. A batch holding one key twice keeps the last row for it.
+    ``fetched_at`` and ``seen_run_id`` touched. The newest fetch wins: a row
+    fetched before the stored one (a slower crawl committing late) changes no
+    field, only widens ``first_seen`` and ``last_seen`` and raises
+    ``seen_run_id``, so concurrent crawls of one listing end on its newest
+    content whatever order they commit in. A batch holding one key twice keeps
+    the last row for it.
     """
     by_key = {row.source_key: row for row in rows}
     if not by_key:
@@ -105,22 +109,26 @@ def upsert_listings(
     values = [_listing_values(source_id, run_id, row) for row in by_key.values()]
     statement = _insert(session)(Listing).values(values)
     excluded = statement.excluded
-    changed = Listing.content_hash != excluded.content_hash
+    newest = excluded.fetched_at >= Listing.fetched_at
+    changed = newest & (Listing.content_hash != excluded.content_hash)
     keep_if_same = {
         name: case((changed, getattr(excluded, name)), else_=getattr(Listing, name))
         for name in (*_UPDATABLE, "last_changed", "changed_run_id")
     }
+    greatest, least = _extremes(session)
     statement = statement.on_conflict_do_update(
         index_elements=[Listing.source_id, Listing.source_key],
         set_={
             **keep_if_same,
-            "fetched_at": excluded.fetched_at,
-            "last_seen": func.max(Listing.last_seen, excluded.last_seen)
-            if session.bind.dialect.name == "sqlite"
-            else func.greatest(Listing.last_seen, excluded.last_seen),
-            "seen_run_id": excluded.seen_run_id,
+            "fetched_at": greatest(Listing.fetched_at, excluded.fetched_at),
+            "first_seen": least(Listing.first_seen, excluded.first_seen),
+            "last_seen": greatest(Listing.last_seen, excluded.last_seen),
+            "seen_run_id": greatest(Listing.seen_run_id, excluded.seen_run_id),
             # seen again: active or closed by its own dates, never still gone
-            "status": excluded.status,
+            "status": case(
+                (newest | (Listing.status == "gone"), excluded.status),
+                else_=Listing.status,
+            ),
         },
     ).returning(Listing.source_key, Listing.first_run_id, Listing.changed_run_id)
     outcomes: dict[str, Outcome] = {}
@@ -152,6 +160,13 @@ _UPDATABLE = (
     "raw",
     "content_hash",
 )
+
+
+def _extremes(session: Session) -> tuple[Any, Any]:
+    """The larger and smaller of two values, in the session's SQL dialect."""
+    if session.bind.dialect.name == "sqlite":
+        return func.max, func.min
+    return func.greatest, func.least
 
 
 def _insert(session: Session) -> Any:

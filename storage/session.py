@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# a PostgreSQL server restarting refuses connections for a few seconds
+CONNECT_RETRY_SECONDS = 30.0
+# waits before each new try of a unit of work whose connection was lost
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+# SQLSTATEs of a server going away or not yet back: admin or crash shutdown,
+# "cannot connect now" (starting up); class 08 is every connection exception
+_GONE_STATES = {"57P01", "57P02", "57P03"}
 
 
 def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
@@ -33,8 +46,73 @@ def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if pool_size is None:
-        return create_engine(parsed, pool_pre_ping=True)
-    return create_engine(parsed, pool_pre_ping=True, pool_size=pool_size)
+        engine = create_engine(parsed, pool_pre_ping=True)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=pool_size)
+    event.listen(engine, "do_connect", _connect_patiently)
+    return engine
+
+
+def _connect_patiently(
+    dialect: Any, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    """Connect, waiting out a server that is restarting (refusing or starting)."""
+    deadline = time.monotonic() + CONNECT_RETRY_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError as exc:
+            if not _server_gone(exc) or time.monotonic() + delay > deadline:
+                raise
+            logger.warning("The database refused a connection (%s); waiting", exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def _server_gone(error: BaseException) -> bool:
+    """A driver error that says the server went away or is not back yet."""
+    state = getattr(error, "sqlstate", None)
+    if state is None:
+        # psycopg gives no SQLSTATE when no server answered at all
+        return type(error).__module__.startswith("psycopg")
+    return state in _GONE_STATES or state.startswith("08")
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """The database connection was lost (or could not be made again): the work
+    in flight was rolled back and may be tried again whole."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return bool(error.connection_invalidated) or _server_gone(error.orig)
+
+
+def retry_on_disconnect(work: Callable[[], T], what: str) -> T:
+    """``work()``, run again from the start while the connection is lost.
+
+    ``work`` must be one transaction that is safe to repeat (an upsert, a
+    stage that rewrites what it derives): a lost connection rolled it back,
+    or committed it just before, and either way a repeat ends the same.
+
+    Raises:
+        DBAPIError: the last error, once every retry is spent, or at once for
+            any error that is not a lost connection.
+    """
+    for attempt, delay in enumerate((*RETRY_DELAYS, None), start=1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if delay is None or not is_disconnect(exc):
+                raise
+            logger.warning(
+                "Lost the database connection while %s (try %d): %s; again in %.1f s",
+                what,
+                attempt,
+                exc.orig,
+                delay,
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,6 +134,10 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     # two first runs at once would both create the tables
     with exclusive_stage(engine, "hub-migrate"), engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            # pysqlite runs DDL outside any transaction: open one, so that a
+            # migration killed part way leaves the schema as it was, not half made
+            connection.exec_driver_sql("BEGIN")
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
 
