@@ -8,21 +8,26 @@ import json
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
 
-from flows.db import factory_for
+from flows.db import engine_for, factory_for
 from hub.crawl import ERROR_MARK, CrawlRequest
 from hub.registry import SourceEntry
 from pipelines.coverage import coverage_shortfalls
 from spiders.middlewares import REFUSALS
+from storage.health import CoverageGate, record_health
+from storage.lifecycle import hold_run
 from storage.repository import finish_crawl_run, get_source, start_crawl_run
-from storage.session import transaction
+from storage.session import retry_on_disconnect, transaction
 
 STDERR_TAIL = 2000
+# the coverage pipeline's required fields, and the health ledger's history rule
+GATE = CoverageGate(required=coverage_shortfalls)
 NOT_CONFIGURED = "not_configured"
 NOT_RECORDED_STAT = "downloader/exception_type_count/spiders.recording.NotRecorded"
 DELIBERATE_STATS = (
@@ -45,6 +50,9 @@ class CrawlOptions:
     geo_dir: str | None = None
     timeout_seconds: int = 1800
     settings: dict[str, Any] = field(default_factory=dict)
+    # the backoff factor, in seconds, between the flow's tries of a crawl that
+    # failed transiently; None: the flow's own
+    retry_backoff_seconds: float | None = None
 
 
 @dataclass
@@ -58,23 +66,45 @@ class CrawlOutcome:
 
 @task(name="crawl-source", task_run_name="crawl-{entry.name}")
 def crawl_source(entry: SourceEntry, options: CrawlOptions) -> CrawlOutcome:
-    """Crawl one source in a child process and record its crawl run."""
+    """Crawl one source in a child process and record its crawl run.
+
+    The run is held by this process from before its row is committed until it
+    is finished and judged (:func:`storage.lifecycle.hold_run`), so a run
+    whose process is killed is told from one still going.
+    """
+    with ExitStack() as held:
+        return _crawl(entry, options, held)
+
+
+def _crawl(entry: SourceEntry, options: CrawlOptions, held: ExitStack) -> CrawlOutcome:
     logger = get_run_logger()
     factory = factory_for(options.database_url)
-    with transaction(factory) as session:
-        source = get_source(session, entry.name)
-        if source is None:
-            raise LookupError(f"source {entry.name!r} is not registered")
-        run = start_crawl_run(session, source, options.replay)
-        source_id, run_id = source.id, run.id
+
+    def start() -> tuple[int, int]:
+        with transaction(factory) as session:
+            source = get_source(session, entry.name)
+            if source is None:
+                raise LookupError(f"source {entry.name!r} is not registered")
+            run = start_crawl_run(session, source, options.replay)
+            held.enter_context(hold_run(engine_for(options.database_url), run.id))
+            return source.id, run.id
+
+    source_id, run_id = retry_on_disconnect(start, "opening a crawl run")
     stats, error = _run_child(entry, options, source_id, run_id)
     status = judge(stats, error)
     if stats:
         stats["source_status"] = source_status(stats, error)
         stats["warnings"] = run_warnings(stats)
     error = error or describe_failure(stats, status)
-    with transaction(factory) as session:
-        finish_crawl_run(session, run_id, status, stats, error)
+
+    def finish() -> None:
+        with transaction(factory) as session:
+            finish_crawl_run(session, run_id, status, stats, error)
+            # judged as it ends: no finished run is ever left without a verdict
+            record_health(session, run_id, GATE)
+
+    # a run left "running" would hold its source's health back for good
+    retry_on_disconnect(finish, "closing a crawl run")
     log = logger.warning if status != "ok" else logger.info
     log("%s: %s%s", entry.name, status, f" ({error})" if error else "")
     return CrawlOutcome(entry.name, run_id, status, stats, error)
@@ -148,6 +178,26 @@ FAILED_REASONS = {
     "coverage_low",
 }
 PARTIAL_REASONS = {"rate_limited", "incomplete", "no_listings"}
+# what a failed crawl's error starts with when trying again may help
+TRANSIENT_ERRORS = (
+    "timed out",
+    "could not resolve host",
+    "could not connect",
+    "could not fetch",
+    "crawl process exited",
+)
+# fetch errors by what they mean, each named by the phrase the report uses
+_TIMEOUTS = frozenset({"TimeoutError", "DownloadTimeoutError", "TCPTimedOutError"})
+_UNRESOLVED = frozenset({"DNSLookupError", "CannotResolveHostError"})
+_REFUSED = frozenset(
+    {"ConnectionRefusedError", "DownloadConnectionRefusedError", "ConnectError"}
+)
+FETCH_PROBLEMS = (
+    (_UNRESOLVED, "could not resolve host"),
+    (_TIMEOUTS, "timed out"),
+    (_REFUSED, "could not connect"),
+)
+RATE_LIMITED_STATUS = 429
 
 
 def judge(stats: dict[str, Any], error: str | None) -> str:
@@ -178,7 +228,8 @@ def source_status(stats: dict[str, Any], error: str | None) -> str:
     forbade every page), ``coverage_low`` (a required field on fewer than 90%
     of the listings; see :mod:`pipelines.coverage`).
     partial: ``rate_limited`` (a Retry-After beyond what a crawl waits: the
-    rest is left for the next run), ``incomplete`` (some requests failed, were
+    rest is left for the next run; or 429 answers still refused after every
+    retry), ``incomplete`` (some requests failed, were
     not recorded, were refused an error page or were too large), ``no_listings``
     (a clean run that found nothing: not trusted to mean "all gone").
     ``ok`` otherwise.
@@ -192,7 +243,7 @@ def source_status(stats: dict[str, Any], error: str | None) -> str:
         return "interrupted"
     if stats.get("robotstxt/unavailable") and not items:
         return "robots_unavailable"
-    if stats.get("retry_after/deferred") or stats.get("retry_after/rescheduled"):
+    if _rate_limited(stats):
         return "rate_limited"
     if not stats.get("downloader/response_count") or (not items and _troubles(stats)):
         return "fetch_failed"
@@ -205,6 +256,19 @@ def source_status(stats: dict[str, Any], error: str | None) -> str:
     if _troubles(stats) or stats.get("robotstxt/unavailable"):
         return "incomplete"
     return "ok" if items else "no_listings"
+
+
+def _rate_limited(stats: dict[str, Any]) -> bool:
+    """The host held us off: a Retry-After beyond the cap, or 429 to the end."""
+    return bool(
+        stats.get("retry_after/deferred")
+        or stats.get("retry_after/rescheduled")
+        or stats.get(_ignored_key(RATE_LIMITED_STATUS))
+    )
+
+
+def _ignored_key(status: int) -> str:
+    return f"httperror/response_ignored_status_count/{status}"
 
 
 def _troubles(stats: dict[str, Any]) -> int:
@@ -247,22 +311,46 @@ def describe_failure(stats: dict[str, Any], status: str) -> str | None:
 
 
 def _fetch_problem(stats: dict[str, Any]) -> str:
-    exceptions = sorted(
-        key.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
-        for key in stats
-        if key.startswith("downloader/exception_type_count/")
-        and key not in DELIBERATE_STATS
-    )
+    exceptions = _exception_counts(stats)
     if exceptions:
-        return "could not fetch: " + ", ".join(exceptions)
+        return _exception_phrase(exceptions)
     if stats.get("replay/not_recorded") and not stats.get("replay/answered"):
         return "nothing of this source is in the recording"
     if stats.get("replay/not_recorded"):
         return f"{stats['replay/not_recorded']} requests not recorded"
     errors = stats.get("httperror/response_ignored_count")
     if errors:
-        return f"{errors} error responses ({_statuses(stats)})"
+        return f"{_http_codes(stats)}: {errors} error responses ({_statuses(stats)})"
     return f"no responses (finish reason: {stats.get('finish_reason', 'unknown')})"
+
+
+def _exception_counts(stats: dict[str, Any]) -> dict[str, int]:
+    """Fetch errors by exception class name, refusals on purpose left out."""
+    prefix = "downloader/exception_type_count/"
+    counts: dict[str, int] = {}
+    for key, value in stats.items():
+        if key.startswith(prefix) and key not in DELIBERATE_STATS:
+            name = key.removeprefix(prefix).rsplit(".", 1)[-1]
+            counts[name] = counts.get(name, 0) + int(value)
+    return counts
+
+
+def _exception_phrase(counts: dict[str, int]) -> str:
+    """The commonest kind of fetch error named ("timed out", "could not resolve
+    host"), with every exception counted: "timed out (DownloadTimeoutError: 4)"."""
+    listed = ", ".join(f"{name}: {n}" for name, n in sorted(counts.items()))
+    worst = max(sorted(counts), key=lambda name: counts[name])
+    for names, phrase in FETCH_PROBLEMS:
+        if worst in names:
+            return f"{phrase} ({listed})"
+    return f"could not fetch: {listed}"
+
+
+def _http_codes(stats: dict[str, Any]) -> str:
+    """The statuses of the error responses given up on: "HTTP 500", "HTTP 502, 503"."""
+    prefix = "httperror/response_ignored_status_count/"
+    codes = sorted(key.removeprefix(prefix) for key in stats if key.startswith(prefix))
+    return "HTTP " + ", ".join(codes) if codes else "HTTP errors"
 
 
 def _statuses(stats: dict[str, Any]) -> str:
@@ -274,19 +362,38 @@ def _statuses(stats: dict[str, Any]) -> str:
     )
 
 
+def _robots_unavailable(stats: dict[str, Any]) -> str:
+    prefix = "robotstxt/response_status_count/"
+    codes = sorted(k.removeprefix(prefix) for k in stats if k.startswith(prefix))
+    status = "HTTP " + ", ".join(codes) if codes else "5xx"
+    return (
+        f"robots.txt unavailable ({status}): nothing fetched, retried next run "
+        f"({_statuses(stats)})"
+    )
+
+
+def _rate_limit_problem(stats: dict[str, Any]) -> str:
+    retries = stats.get("retry/count", 0)
+    if stats.get("retry_after/deferred") or stats.get("retry_after/rescheduled"):
+        held = f"{stats.get('retry_after/deferred', 0)} requests left for the next run"
+    else:
+        refused = stats.get(_ignored_key(RATE_LIMITED_STATUS), 0)
+        held = f"{refused} requests still answered 429 after every retry"
+    return f"rate limited: {held} ({_statuses(stats)}; {retries} retries)"
+
+
+def _no_listings(stats: dict[str, Any]) -> str:
+    responses = stats.get("downloader/response_count", 0)
+    return f"empty: 0 listings found in {responses} responses"
+
+
 _DESCRIBERS = {
-    "robots_unavailable": lambda s: (
-        "robots.txt unavailable (5xx): nothing fetched, retried next run "
-        f"({_statuses(s)})"
-    ),
+    "robots_unavailable": _robots_unavailable,
     "blocked_by_robots": lambda s: (
         f"blocked by robots.txt: {s.get('robotstxt/forbidden', 0)} requests "
         "forbidden, 0 listings"
     ),
-    "rate_limited": lambda s: (
-        f"rate limited: {s.get('retry_after/deferred', 0)} requests left for the "
-        f"next run ({_statuses(s)}; {s.get('retry/count', 0)} retries)"
-    ),
-    "no_listings": lambda s: "0 listings found",
+    "rate_limited": _rate_limit_problem,
+    "no_listings": _no_listings,
     "spider_failed": lambda s: f"{s.get('spider_errors', 0)} spider errors, no listing",
 }

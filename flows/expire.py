@@ -1,8 +1,11 @@
 """Expire: close listings past their closing date, mark gone what left its source.
 
-Runs inside ``refresh`` after the crawls and before matching. "Now" is the
-given as-of time, else for a replay each source's newest fetch time (a
-recording is judged as of when it was made), else the clock.
+Runs inside ``refresh`` after matching, so that a listing without a closing
+date of its own takes the one of its opportunity as this run merged it (run
+before matching, it took the last run's, and the same data run again closed it
+a run late), and before publishing. "Now" is the given as-of time, else for a
+replay each source's newest fetch time (a recording is judged as of when it
+was made), else the clock.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The main job as one Prefect flow: register, crawl, judge, expire, match, publish.
+"""The main job as one Prefect flow: register, crawl, judge, match, expire, publish.
 
 Runs in Prefect's ephemeral mode when no server is configured. One failing or
 slow source does not hold the others: each crawl is its own task and child
@@ -20,7 +20,13 @@ from prefect.tasks import exponential_backoff
 
 from dedupe.adapter import MatchSummary
 from flows.alerts import AlertSettings, send_alerts
-from flows.crawl import CrawlOptions, CrawlOutcome, crawl_source
+from flows.crawl import (
+    GATE,
+    TRANSIENT_ERRORS,
+    CrawlOptions,
+    CrawlOutcome,
+    crawl_source,
+)
 from flows.db import engine_for
 from flows.expire import ExpireReport, expire
 from flows.match import match
@@ -28,10 +34,9 @@ from flows.publish import publish
 from flows.report import SourceReport, alerts_for, source_reports, write_artifacts
 from hub.config import Config
 from hub.registry import SourceEntry
-from pipelines.coverage import coverage_shortfalls
 from storage.feed import PublishSummary
-from storage.health import CoverageGate, count_review_pairs, record_health
-from storage.lifecycle import migrate_exclusively
+from storage.health import count_review_pairs, record_health
+from storage.lifecycle import close_interrupted_runs, migrate_exclusively
 from storage.repository import upsert_source
 from storage.session import session_factory, transaction
 
@@ -39,10 +44,6 @@ CRAWL_RETRIES = 2
 RETRY_BACKOFF_SECONDS = 60
 # the run id of a crawl whose task raised before or without a crawl run
 NO_RUN = -1
-# the coverage pipeline's required fields, and this ledger's history rule
-GATE = CoverageGate(required=coverage_shortfalls)
-# what a failed crawl's error starts with when trying again may help
-TRANSIENT_ERRORS = ("timed out after", "could not fetch", "crawl process exited")
 
 
 class TransientCrawlError(RuntimeError):
@@ -67,6 +68,8 @@ def register_sources(entries: list[SourceEntry], database_url: str) -> None:
     with transaction(session_factory(engine)) as session:
         for entry in entries:
             upsert_source(session, **_source_values(entry))
+        # runs a killed job left "running": no process will ever finish them
+        close_interrupted_runs(session)
 
 
 def _source_values(entry: SourceEntry) -> dict[str, Any]:
@@ -145,20 +148,27 @@ def refresh(
     # register
     register_sources(entries, options.database_url)
     # crawl
-    futures = [crawl_with_retries.submit(entry, options) for entry in entries]
+    crawl = crawl_with_retries
+    if options.retry_backoff_seconds is not None:
+        backoff = exponential_backoff(backoff_factor=options.retry_backoff_seconds)
+        crawl = crawl.with_options(retry_delay_seconds=backoff)
+    futures = [crawl.submit(entry, options) for entry in entries]
     report = RefreshReport(
         crawls=[_outcome(f, e) for f, e in zip(futures, entries, strict=True)]
     )
-    # judge each run's health, then expire what complete runs allow
+    # judge each run's health
     report.verdicts = judge_health(report.crawls, options.database_url)
+    # match what the stores now hold
+    report.match = match(options.database_url)
+    # expire what complete runs allow, by the closing dates of this run's
+    # merged records (a listing without its own takes its opportunity's)
     report.expire = expire(
         options.database_url,
         [c.source for c in report.crawls],
         as_of=datetime.fromisoformat(options.as_of) if options.as_of else None,
         replay=bool(options.replay),
     )
-    # match and publish what the stores now hold
-    report.match = match(options.database_url)
+    # publish
     report.publish = publish(options.database_url)
     # report
     report.sources = source_reports(

@@ -63,7 +63,7 @@ def alerts_for(reports: Sequence[SourceReport]) -> list[Alert]:
         Alert(
             kind=f"source-{r.verdict}",
             subject=f"{r.source}: {r.verdict}",
-            detail="; ".join(filter(None, [r.error, *r.reasons])) or r.verdict,
+            detail=_why(r) if r.error or r.reasons else r.verdict,
             facts={"source": r.source, "status": r.status, "verdict": r.verdict},
         )
         for r in reports
@@ -115,4 +115,7 @@ def summary_markdown(reports: Sequence[SourceReport], summary: str) -> str:
 
 
 def _why(report: SourceReport) -> str:
-    return "; ".join(filter(None, [report.error, *report.reasons])) or "no detail"
+    """The crawl's error and the health reasons, each once (the ledger repeats
+    the crawl's error among its reasons)."""
+    phrases = dict.fromkeys(filter(None, [report.error, *report.reasons]))
+    return "; ".join(phrases) or "no detail"

@@ -216,6 +216,15 @@ def _print_report(report: RefreshReport) -> None:
             console.print(
                 f"[yellow]{crawl.source}[/yellow]: {crawl.error}", highlight=False
             )
+    # a run can be ok and still suspicious (half its usual listings): say so
+    errors = {crawl.source: crawl.error for crawl in report.crawls}
+    for source in report.sources:
+        why = [r for r in source.reasons if r != errors.get(source.source)]
+        if source.verdict == "suspicious" and why:
+            console.print(
+                f"[yellow]{source.source}[/yellow]: suspicious: {'; '.join(why)}",
+                highlight=False,
+            )
     if report.match:
         m = report.match
         console.print(

@@ -4,8 +4,11 @@ For every crawl run: its listing count (stored new, updated and unchanged),
 its drops by reason (stats ``dropped/<reason>``) and its field coverage (stats
 ``coverage/<field>`` over ``coverage/items``). A run is *suspicious* when it
 found nothing, when its listing count fell below half the median of the last
-five good runs of its source, or when its coverage fails the gate. A suspicious
-run is reported and counts as incomplete, so nothing is marked gone from it.
+five good runs of its source (half the usual or fewer), or when its coverage
+fails the gate. A suspicious run is reported and counts as incomplete, so
+nothing is marked gone from it. A run that is not ok keeps the crawl's own
+words for why (its error: "timed out (...)", "rate limited: ...") first among
+its reasons, so the ledger names each outage for what it was.
 
 Coverage stats are counts of items with the field filled, over
 ``coverage/items`` (``pipelines/coverage.py``). The gate has two parts: the
@@ -56,6 +59,8 @@ class RunFigures:
     drops: dict[str, int]
     coverage: dict[str, float]
     stats: Mapping[str, Any] = field(default_factory=dict)
+    # why the crawl was not ok, in the crawl's words
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ def run_figures(run: CrawlRun) -> RunFigures:
         drops=drops_by_reason(stats),
         coverage=coverage_shares(stats),
         stats=stats,
+        error=run.error,
     )
 
 
@@ -123,18 +129,21 @@ def judge_run(
     gate = gate or CoverageGate()
     history = list(good)[:BASELINE_RUNS]
     baseline = statistics.median(r.listings for r in history) if history else None
+    own = [run.error] if run.error and run.status != GOOD else []
     if run.status == "failed":
-        return Verdict("failed", ["the crawl failed"], baseline)
+        return Verdict("failed", own or ["the crawl failed"], baseline)
     reasons = _count_reasons(run, baseline) + _coverage_reasons(run, history, gate)
     if reasons:
-        return Verdict("suspicious", reasons, baseline)
-    return Verdict(run.status, [], baseline)
+        return Verdict("suspicious", own + reasons, baseline)
+    return Verdict(run.status, own, baseline)
 
 
 def _count_reasons(run: RunFigures, baseline: float | None) -> list[str]:
     if run.listings == 0:
         return ["found no listings"]
-    if baseline and run.listings < baseline / 2:
+    # half the usual is a fall by half: a source listing 6 of its usual 12
+    # must not have the other 6 marked gone
+    if baseline and run.listings <= baseline / 2:
         return [f"found {run.listings} listings against a median of {baseline:g}"]
     return []
 
@@ -358,11 +367,12 @@ class RunHistoryRow:
 def list_run_history(
     session: Session, source_id: int, limit: int = BASELINE_RUNS
 ) -> list[RunHistoryRow]:
-    """The source's latest finished runs, newest first, for its cadence."""
+    """The source's latest finished runs, newest first, for its cadence (an
+    interrupted run never finished: it tells nothing of the source)."""
     query = (
         select(CrawlRun, CrawlHealth.verdict)
         .outerjoin(CrawlHealth, CrawlHealth.run_id == CrawlRun.id)
-        .where(CrawlRun.source_id == source_id, CrawlRun.status != "running")
+        .where(CrawlRun.source_id == source_id, CrawlRun.finished.is_not(None))
         .order_by(CrawlRun.id.desc())
         .limit(limit)
     )

@@ -9,12 +9,22 @@ seen again by either of those runs is ``active`` again.
 A listing whose closing date has passed is ``closed``; a listing without a
 closing date of its own takes its opportunity's (the merged record's) date.
 Publishing derives each opportunity's state from its members.
+
+A crawl run is held by the process crawling it (:func:`hold_run`): a lock the
+operating system or the database drops with the process. A run still marked
+``running`` whose lock nobody holds was interrupted (the job was killed, the
+machine stopped): :func:`close_interrupted_runs` marks it ``failed`` with an
+``interrupted`` error and leaves ``finished`` empty, because it never
+finished. Such a run tells nothing about its source, so like a running one it
+is no member of the pair above.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import os
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,15 +32,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from storage.health import record_health
 from storage.models import CrawlRun, Listing, Opportunity, OpportunityMember
 from storage.models_health import CrawlHealth
 
 logger = logging.getLogger(__name__)
 
 COMPLETE_RUNS_NEEDED = 2
+INTERRUPTED = "interrupted: the crawl's process stopped before the run finished"
+# the first key of a crawl run's PostgreSQL advisory lock, the run id the second
+_RUN_LOCK_NAME = "hub-crawl-run"
 
 
 @dataclass
@@ -100,7 +115,7 @@ def list_complete_pair(session: Session, source_id: int) -> list[CrawlRun] | Non
     query = (
         select(CrawlRun, CrawlHealth.verdict)
         .outerjoin(CrawlHealth, CrawlHealth.run_id == CrawlRun.id)
-        .where(CrawlRun.source_id == source_id, CrawlRun.status != "running")
+        .where(CrawlRun.source_id == source_id, CrawlRun.finished.is_not(None))
         .order_by(CrawlRun.id.desc())
         .limit(COMPLETE_RUNS_NEEDED)
     )
@@ -202,3 +217,127 @@ def _file_lock(engine: Engine, name: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- crawl runs held by their process -------------------------------------------
+
+# SQLite: one lock file per database, one locked byte per running crawl run.
+# POSIX record locks belong to the process and all go when it closes any
+# descriptor of the file, so each file is opened once and kept open, and the
+# runs this process holds are remembered (its own locks never block it).
+_run_files: dict[str, int] = {}
+_runs_held: set[tuple[str, int]] = set()
+_run_files_lock = threading.Lock()
+
+
+@contextmanager
+def hold_run(engine: Engine, run_id: int) -> Iterator[None]:
+    """Hold crawl run ``run_id`` for this process while its crawl runs.
+
+    Take it before the run's row is committed, so that nobody sees the run
+    running and unheld. The lock goes with the process however it ends.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            keys = _run_keys(connection, run_id)
+            connection.execute(text("SELECT pg_advisory_lock(:a, :b)"), keys)
+            connection.commit()
+            try:
+                yield
+            finally:
+                _release(connection, keys)
+        return
+    path = _run_file(engine)
+    if path is None:
+        yield
+        return
+    with _run_files_lock:
+        fcntl.lockf(_run_fd(path), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, run_id)
+        _runs_held.add((path, run_id))
+    try:
+        yield
+    finally:
+        with _run_files_lock:
+            fcntl.lockf(_run_fd(path), fcntl.LOCK_UN, 1, run_id)
+            _runs_held.discard((path, run_id))
+
+
+def _release(connection: Connection, keys: dict[str, int]) -> None:
+    try:
+        connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), keys)
+        connection.commit()
+    except DBAPIError:
+        # the connection was lost (a server restart), and the lock with it
+        connection.invalidate()
+
+
+def is_run_held(session: Session, run_id: int) -> bool:
+    """Whether some process (this one included) holds crawl run ``run_id``."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        connection = session.connection()
+        keys = _run_keys(connection, run_id)
+        taken = connection.scalar(text("SELECT pg_try_advisory_lock(:a, :b)"), keys)
+        if taken:
+            connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), keys)
+        return not taken
+    path = _run_file(bind)
+    if path is None:
+        return True
+    with _run_files_lock:
+        if (path, run_id) in _runs_held:
+            return True
+        fd = _run_fd(path)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, run_id)
+        except OSError:
+            return True
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, run_id)
+        return False
+
+
+def close_interrupted_runs(session: Session) -> list[int]:
+    """Mark every running crawl run that no process holds as interrupted.
+
+    Returns:
+        The ids of the runs closed, each ``failed`` with a verdict to match.
+    """
+    closed = []
+    running = select(CrawlRun.id).where(CrawlRun.status == "running")
+    for run_id in list(session.scalars(running.order_by(CrawlRun.id))):
+        if is_run_held(session, run_id):
+            continue
+        result = session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.id == run_id, CrawlRun.status == "running")
+            .values(status="failed", error=INTERRUPTED)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:
+            session.expire_all()
+            record_health(session, run_id)
+            closed.append(run_id)
+    if closed:
+        logger.warning("Closed %d interrupted crawl run(s): %s", len(closed), closed)
+    return closed
+
+
+def _run_keys(connection: Connection, run_id: int) -> dict[str, int]:
+    """The advisory lock's two keys: this schema's, so that databases sharing
+    one server (a schema each) never hold each other's runs, and the run's."""
+    schema = connection.scalar(text("SELECT current_schema()"))
+    first = zlib.crc32(f"{_RUN_LOCK_NAME}:{schema}".encode())
+    return {"a": first - 2**32 if first >= 2**31 else first, "b": run_id}
+
+
+def _run_file(engine: Engine) -> str | None:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    return os.path.abspath(f"{database}.runs.lock")
+
+
+def _run_fd(path: str) -> int:
+    if path not in _run_files:
+        _run_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    return _run_files[path]

@@ -73,7 +73,7 @@ def sources_table(ledger: list[LedgerRow]) -> Table:
             f"{last.baseline:g}" if last.baseline is not None else "",
             str(sum(last.drops.values())),
             " ".join(_verdict(r.verdict, short=True) for r in rows),
-            "; ".join(filter(None, [last.error, *last.reasons])),
+            "; ".join(dict.fromkeys(filter(None, [last.error, *last.reasons]))),
         )
     return table
 

@@ -70,4 +70,4 @@ def test_a_source_whose_name_never_resolves_failed_to_fetch(web):
     assert result.items == []
     assert source_status(result.stats, None) == "fetch_failed"
     assert judge(result.stats, None) == "failed"
-    assert describe_failure(result.stats, "failed").startswith("could not fetch")
+    assert describe_failure(result.stats, "failed").startswith("could not resolve host")

@@ -208,7 +208,7 @@ def test_source_status(stats, status, reason):
         pytest.param(
             {**FINISHED, "item_scraped_count": 0},
             "partial",
-            "0 listings found",
+            "empty: 0 listings found in 3 responses",
             id="nothing found",
         ),
         pytest.param({**FINISHED}, "ok", None, id="ok needs no words"),
@@ -231,7 +231,8 @@ def test_a_failed_live_crawl_names_what_went_wrong():
     }
 
     assert judge(stats, None) == "failed"
-    assert describe_failure(stats, "failed") == "could not fetch: DNSLookupError"
+    expected = "could not resolve host (DNSLookupError: 4)"
+    assert describe_failure(stats, "failed") == expected
 
 
 def test_a_source_without_its_key_is_not_configured_rather_than_failed():
