@@ -113,7 +113,12 @@ def match_listings(
         _write_pairs(session, result)
         _write_marks(session, listings, records, marks)
     merged = sum(1 for c in result.clusters if len(c) > 1)
-    logger.info("Matched %d listings into %d opportunities", len(records), merged)
+    logger.info(
+        "Matched %d listings into %d opportunities (%d merged)",
+        len(records),
+        len(result.clusters),
+        merged,
+    )
     return MatchSummary(
         listings=len(records),
         opportunities=len(result.clusters),

@@ -12,6 +12,8 @@ the feed lock (a PostgreSQL advisory lock held to commit; on SQLite the write
 lock its own insert takes), and every stamp is later than the last one stored,
 by a microsecond when the clock has not moved on. A reader paging the feed by
 (modified, id) therefore never finds a change behind a position it has passed.
+Change numbers run 1, 2, 3, ... in the same order, with no gap or repeat,
+whatever transactions were rolled back or interrupted on the way.
 
 ``publish_feed`` also keeps the derived search tables of
 :mod:`storage.models_feed` in step with each opportunity's golden record.
@@ -61,6 +63,7 @@ TOMBSTONE_DAYS = 7
 # pg_advisory_xact_lock key of the change feed ("feed" in ASCII)
 FEED_LOCK_KEY = 0x66656564
 _STAMP_KEY = "storage.feed.last_stamp"
+_NUMBER_KEY = "storage.feed.last_number"
 _ONE_MICROSECOND = timedelta(microseconds=1)
 # Core tables: ORM-enabled deletes would search the session for every row
 _INDEX_TABLES = (
@@ -178,11 +181,16 @@ def record_change(
     """Give ``opportunity`` a new change number and stamp, and log the change.
 
     The stamp is strictly later than every stamp already stored or given out
-    in this transaction (see the module docstring for why that matters).
+    in this transaction (see the module docstring for why that matters), and
+    the number one more than the last: this is the feed's one writer.
     """
     _lock_feed(session)
     change = FeedChange(
-        opportunity_id=opportunity.id, kind=kind, related=related or {}, at=utcnow()
+        change_no=_next_number(session),
+        opportunity_id=opportunity.id,
+        kind=kind,
+        related=related or {},
+        at=utcnow(),
     )
     session.add(change)
     session.flush()
@@ -197,6 +205,26 @@ def _lock_feed(session: Session) -> None:
         session.execute(
             text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK_KEY}
         )
+
+
+def _next_number(session: Session) -> int | None:
+    """The change number after the last one stored or given out in this
+    transaction: change numbers run 1, 2, 3, ... without a gap.
+
+    PostgreSQL: counted here, under the feed lock, because a sequence keeps the
+    numbers a rolled-back transaction took (a publish interrupted or retried)
+    and so leaves gaps. SQLite (None): the row id is already one more than the
+    largest in the table, inside the transaction.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    held = session.info.get(_NUMBER_KEY)
+    if held is not None and held[0] is session.get_transaction():
+        number = int(held[1]) + 1
+    else:
+        number = (session.scalar(select(func.max(FeedChange.change_no))) or 0) + 1
+    session.info[_NUMBER_KEY] = (session.get_transaction(), number)
+    return number
 
 
 def _last_stamp(session: Session) -> datetime | None:

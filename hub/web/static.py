@@ -5,7 +5,10 @@ every export, ``sources.json`` and ``index.json`` into a new sibling folder
 ``<out>.tmp-XXXX``, renames it to ``<out>.v-<stamp>-XXXX`` and then points the
 symbolic link ``<out>`` at it with one ``rename``: a reader sees the old feed
 or the new one, never half of one. The version before stays on disk (a reader
-part way through it can finish); older ones are removed.
+part way through it can finish); older ones are removed. Every file is read
+from one snapshot of the database, so they agree item for item. One publisher
+writes beside ``<out>`` at a time (a lock on its folder), and it first removes
+the unfinished folder of any publisher that was killed part way.
 
 File names are made here from counters and fixed names, never from the data,
 and every path is checked to stay inside the folder being written.
@@ -13,6 +16,7 @@ and every path is checked to stay inside the folder being written.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -20,12 +24,15 @@ import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.exceptions import HubError
@@ -70,20 +77,64 @@ def write_static(
             f"{out} exists and is not a published link; move it away or pick another"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
-    try:
-        pages, items = _write_all(
-            factory, tmp, base_url.rstrip("/"), page_size, licence
-        )
-        version = _version_path(out)
-        tmp.rename(version)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    previous = _swap_link(out, version)
-    _remove_old_versions(out, keep={version.name, previous})
+    with _publishing(out):
+        tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
+        try:
+            with _snapshot(factory) as snapshot:
+                pages, items = _write_all(
+                    snapshot, tmp, base_url.rstrip("/"), page_size, licence
+                )
+            version = _version_path(out)
+            tmp.rename(version)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        previous = _swap_link(out, version)
+        _remove_old_versions(out, keep={version.name, previous})
     logger.info("Published %d feed items in %d pages to %s", items, pages, version)
     return StaticSummary(version, pages, items)
+
+
+@contextmanager
+def _snapshot(factory: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+    """Sessions that all read one state of the database, in one read-only
+    transaction, so that the pages and every export agree even while a run
+    publishes meanwhile (PostgreSQL: repeatable read; SQLite: one read
+    transaction of its write-ahead log)."""
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, Engine):
+        yield factory
+        return
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        connection.begin()
+        if connection.dialect.name == "sqlite":
+            # pysqlite opens no transaction for reads: open it here
+            connection.exec_driver_sql("BEGIN")
+        try:
+            yield sessionmaker(bind=connection, expire_on_commit=False)
+        finally:
+            connection.rollback()
+
+
+@contextmanager
+def _publishing(out: Path) -> Iterator[None]:
+    """One publisher in ``out``'s folder at a time (a lock on the folder, which
+    the system drops with the process), which first removes what a publisher
+    killed part way left: its unfinished folder, its link not yet swapped in."""
+    handle = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        for folder in out.parent.glob(f"{out.name}.tmp-*"):
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)
+        for link in out.parent.glob(f".{out.name}.link-*"):
+            if link.is_symlink():
+                link.unlink()
+        yield
+    finally:
+        os.close(handle)
 
 
 def safe_path(root: Path, *names: str) -> Path:
