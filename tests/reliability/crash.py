@@ -56,7 +56,8 @@ from storage.integrity import (
     check_published_folder,
     list_pending,
 )
-from storage.models import CrawlRun
+from storage.models import CrawlRun, Source
+from storage.models_health import CrawlHealth
 from storage.session import make_engine, session_factory
 from tests.reliability.crash_corpus import build_crash_corpus
 from tests.reliability.crash_databases import Backend, PostgresBackend, make_backend
@@ -96,6 +97,8 @@ class Outcome:
     settled: list[Problem] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # the interrupted job's crawl runs as the kill left them
+    runs: list[str] = field(default_factory=list)
 
     @property
     def sound(self) -> bool:
@@ -115,6 +118,8 @@ class Outcome:
             found.append(f"the next run exited {self.recovery_code}")
         found += [f"after the next run: {p}" for p in self.settled]
         found += [f"end state: {d}" for d in self.differences]
+        if self.differences:
+            found.append("the interrupted job's crawl runs: " + "; ".join(self.runs))
         return found
 
 
@@ -242,6 +247,7 @@ class Bench:
             outcome.after_kill, pending = _checked(url)
             outcome.pending = Counter(p.kind for p in pending)
             _confirm(kill, outcome.pending)
+            outcome.runs = _runs_after(url, self.before_run)
             recovery = self.main_job(url, 2)
             outcome.recovery_code = recovery.finish()
             outcome.settled = _checked(url, settled=True)[0]
@@ -290,6 +296,26 @@ def _confirm(kill: Kill, pending: Counter[str]) -> None:
     stage's transaction did not commit (the last log line comes later)."""
     if kill.landed and kill.stage in UNDONE and not pending[UNDONE[kill.stage]]:
         kill.landed, kill.note = False, "after the stage committed"
+
+
+def _runs_after(url: str, before_run: int) -> list[str]:
+    """Each crawl run after ``before_run``: source, status, verdict, error."""
+    query = (
+        select(Source.name, CrawlRun.status, CrawlHealth.verdict, CrawlRun.error)
+        .join(Source, Source.id == CrawlRun.source_id)
+        .outerjoin(CrawlHealth, CrawlHealth.run_id == CrawlRun.id)
+        .where(CrawlRun.id > before_run)
+        .order_by(CrawlRun.id)
+    )
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [
+                f"{name} {status} ({verdict}){f': {error}' if error else ''}"
+                for name, status, verdict, error in connection.execute(query)
+            ]
+    finally:
+        engine.dispose()
 
 
 def _last_run(url: str) -> int:
