@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.commands import register_all
-from hub.config import Config, prepare_prefect
+from hub.config import Config, existing_database, prepare_prefect
 from hub.exceptions import ConfigurationError, HubError
 from hub.registry import SourceEntry, load_registry
 
@@ -257,21 +257,9 @@ def feed(
 ) -> None:
     """Print the published feed as JSON Lines."""
     from storage.feed import list_published, to_feed_record
-    from storage.session import (
-        SchemaMissing,
-        make_engine,
-        require_schema,
-        session_factory,
-    )
+    from storage.session import session_factory
 
-    config = Config.from_env()
-    engine = make_engine(config.database_url)
-    try:
-        require_schema(engine)
-    except SchemaMissing as exc:
-        raise ConfigurationError(
-            f"{exc}: run `hub run` first, or set HUB_DATABASE_URL"
-        ) from None
+    engine = existing_database(Config.from_env().database_url)
     stream = out.open("w", encoding="utf-8") if out else sys.stdout
     count = 0
     try:
@@ -281,6 +269,7 @@ def feed(
                 stream.write(json.dumps(record, ensure_ascii=False) + "\n")
                 count += 1
     finally:
+        engine.dispose()
         if out:
             stream.close()
     if out:

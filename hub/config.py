@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 DEFAULT_DATABASE = "sqlite:///data/hub.sqlite"
 
@@ -65,3 +69,20 @@ def prepare_prefect(data_dir: Path) -> None:
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     home.mkdir(parents=True, exist_ok=True)
+
+
+def existing_database(url: str) -> Engine:
+    """An engine for ``url`` once the hub has written its tables there; else a
+    ConfigurationError saying how to get them (a command that reads never
+    creates a database)."""
+    from storage.session import SchemaMissing, make_engine, require_schema
+
+    engine = make_engine(url)
+    try:
+        require_schema(engine)
+    except SchemaMissing as exc:
+        engine.dispose()
+        raise ConfigurationError(
+            f"{exc}: run `hub run` first, or set HUB_DATABASE_URL"
+        ) from None
+    return engine

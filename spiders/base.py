@@ -38,11 +38,13 @@ class BaseSpider(scrapy.Spider):
         fetched = response.meta.get("fetched_at")
         return fetched if isinstance(fetched, datetime) else datetime.now(UTC)
 
-    def document(self, response: Response, key: str | None = None) -> list[Any] | None:
-        """The list an API answer holds (at ``key`` of its object, or the
-        answer itself), or None for an answer that is not that JSON: counted as
-        ``dropped/bad_document`` and warned, never raised, so a source that
-        answers garbage is reported, not crashed on."""
+    def document(
+        self, response: Response, key: str | None = None
+    ) -> tuple[Any, list[Any]] | None:
+        """An API answer decoded, and the list it holds (at ``key`` of its
+        object, or the answer itself); None for an answer that is not that
+        JSON: counted as ``dropped/bad_document`` and warned, never raised, so a
+        source that answers garbage is reported, not crashed on."""
         try:
             data = json.loads(response.body)
         except (ValueError, RecursionError) as exc:
@@ -57,7 +59,7 @@ class BaseSpider(scrapy.Spider):
                 response, f"expected a list {where}, got {type(found).__name__}"
             )
             return None
-        return found
+        return data, found
 
     def bad_document(self, response: Response, reason: str) -> None:
         self.crawler.stats.inc_value("dropped/bad_document")

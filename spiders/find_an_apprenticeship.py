@@ -175,10 +175,10 @@ class FindAnApprenticeshipSpider(BaseSpider):
             async for request in self._rate_limited(response, page):
                 yield request
             return
-        vacancies = self.document(response, "vacancies")
-        if vacancies is None:
+        document = self.document(response, "vacancies")
+        if document is None:
             return
-        data = response.json()
+        data, vacancies = document
         for vacancy in vacancies:
             item = self._parse_vacancy(response, vacancy)
             if item is not None:

@@ -72,8 +72,8 @@ class JobBoardSpider(BaseSpider):
 
     def parse(self, response: Response) -> Iterator[ListingItem]:
         """The board's postings, as JSON."""
-        postings = self.document(response, self.postings_key)
-        for posting in postings or []:
+        document = self.document(response, self.postings_key)
+        for posting in document[1] if document else []:
             if not isinstance(posting, dict):
                 self.crawler.stats.inc_value("dropped/not_a_posting")
                 continue
@@ -333,10 +333,10 @@ class SmartRecruitersSpider(JobBoardSpider):
         self, response: Response, page: int = 1
     ) -> Iterator[ListingItem | scrapy.Request]:
         """A page of postings, and the request for the next page."""
-        content = self.document(response, "content")
-        if content is None:
+        document = self.document(response, "content")
+        if document is None:
             return
-        data = _dict(response.json())
+        data, content = document
         for posting in content:
             if isinstance(posting, dict):
                 yield from self._summary_or_details(response, posting)

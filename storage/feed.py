@@ -139,8 +139,9 @@ def _summary(session: Session, changed: int) -> PublishSummary:
     )
 
 
-def _opportunities(session: Session) -> Iterator[Opportunity]:
-    query = (
+def unmerged_opportunities() -> Select[tuple[Opportunity]]:
+    """Every opportunity publishing judges (all but the merged), with members."""
+    return (
         select(Opportunity)
         .where(Opportunity.state != "merged")
         .options(
@@ -148,23 +149,27 @@ def _opportunities(session: Session) -> Iterator[Opportunity]:
         )
         .order_by(Opportunity.id)
     )
-    yield from session.scalars(query)
+
+
+def _opportunities(session: Session) -> Iterator[Opportunity]:
+    yield from session.scalars(unmerged_opportunities())
 
 
 def _provider_kinds(session: Session) -> dict[str, str]:
     return dict(session.execute(select(Source.name, Source.provider_kind)).all())
 
 
-def _refresh_state(session: Session, opportunity: Opportunity) -> bool:
-    statuses = {m.listing.status for m in opportunity.members}
+def derived_state(statuses: set[str]) -> str:
+    """An opportunity's state from its members' statuses (see the module text)."""
     if not statuses:
-        state = "deleted"
-    elif "active" in statuses:
-        state = "live"
-    else:
-        state = "closed"
+        return "deleted"
+    return "live" if "active" in statuses else "closed"
+
+
+def _refresh_state(session: Session, opportunity: Opportunity) -> bool:
+    state = derived_state({m.listing.status for m in opportunity.members})
     opportunity.state = state
-    digest = _digest(opportunity)
+    digest = published_digest(opportunity)
     if digest == opportunity.content_hash:
         return False
     opportunity.content_hash = digest
@@ -249,7 +254,9 @@ def _next_stamp(session: Session, change: FeedChange) -> datetime:
     return stamp
 
 
-def _digest(opportunity: Opportunity) -> str:
+def published_digest(opportunity: Opportunity) -> str:
+    """What a consumer would see of ``opportunity``, hashed: its content hash
+    once publishing has recorded it."""
     members = sorted(m.listing_id for m in opportunity.members)
     payload = {"state": opportunity.state, "golden": opportunity.golden, "m": members}
     encoded = json.dumps(payload, sort_keys=True, default=str).encode()

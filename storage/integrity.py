@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from storage.feed import _digest
+from storage.feed import derived_state, published_digest, unmerged_opportunities
 from storage.lifecycle import is_run_held
 from storage.models import (
     CrawlRun,
@@ -243,23 +243,8 @@ def _merge_chain(
     return None
 
 
-def derived_state(statuses: set[str]) -> str:
-    """An opportunity's state as publishing derives it from its members'."""
-    if not statuses:
-        return "deleted"
-    return "live" if "active" in statuses else "closed"
-
-
 def _awaiting_publish(session: Session) -> Iterator[Problem]:
-    query = (
-        select(Opportunity)
-        .where(Opportunity.state != "merged")
-        .options(
-            selectinload(Opportunity.members).selectinload(OpportunityMember.listing)
-        )
-        .order_by(Opportunity.id)
-        .execution_options(yield_per=500)
-    )
+    query = unmerged_opportunities().execution_options(yield_per=500)
     for opportunity in session.scalars(query):
         state = derived_state({m.listing.status for m in opportunity.members})
         if state != opportunity.state:
@@ -268,7 +253,7 @@ def _awaiting_publish(session: Session) -> Iterator[Problem]:
                 f"opportunity {opportunity.id} is {opportunity.state}, its members "
                 f"make it {state}",
             )
-        elif _digest(opportunity) != opportunity.content_hash:
+        elif published_digest(opportunity) != opportunity.content_hash:
             yield Problem(
                 "awaiting_publish",
                 f"opportunity {opportunity.id} changed since it was last published",

@@ -15,8 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from hub.config import Config
-from hub.exceptions import ConfigurationError
+from hub.config import Config, existing_database
 
 if TYPE_CHECKING:
     from storage.integrity import Problem
@@ -41,23 +40,13 @@ def check(
 ) -> None:
     """Check every promise of the data model; exit 1 listing what is broken."""
     from storage.integrity import check_database, check_published_folder, list_pending
-    from storage.session import (
-        SchemaMissing,
-        make_engine,
-        require_schema,
-        session_factory,
-    )
+    from storage.session import session_factory
 
-    engine = make_engine(Config.from_env().database_url)
+    engine = existing_database(Config.from_env().database_url)
     try:
-        require_schema(engine)
         with session_factory(engine)() as session:
             problems = check_database(session)
             pending = list_pending(session)
-    except SchemaMissing as exc:
-        raise ConfigurationError(
-            f"{exc}: run `hub run` first, or set HUB_DATABASE_URL"
-        ) from None
     finally:
         engine.dispose()
     if folder is not None:
