@@ -7,6 +7,7 @@ to run as root), so the folder is handed to that user.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -169,12 +170,11 @@ def private_cluster(parent: Path | None = None) -> Iterator[PrivateCluster]:
 REPO = Path(__file__).resolve().parents[2]
 RECORDED_AT = "2023-07-02T12:00:00Z"
 BOARDS = ("restart_north", "restart_south")
-# a query of each stage, as pg_stat_activity shows it, to restart under
-STAGES = {
-    "crawl": "INSERT INTO listings",
-    "match": "FROM matched_listings",
-    "publish": "FROM opportunity_search",
-}
+# a table each stage after the crawl writes inside its transaction: the
+# watcher holds a SHARE lock on it, so the stage's first write to it waits,
+# and the restart lands in that open transaction however fast the stage is
+HELD_TABLES = {"match": "matched_listings", "publish": "opportunity_search"}
+STAGES = ("crawl", *HELD_TABLES)
 RUN_TIMEOUT = 420
 
 
@@ -303,32 +303,54 @@ def _restart_when_seen(
     mode: str,
     result: JobRun,
 ) -> None:
-    if _wait_for_stage(job, database_url, stage):
-        result.restarted_at = stage
-        result.restart_seconds = cluster.restart(mode)
+    """Restart the cluster once ``stage`` is caught at work, unless the job ends
+    first.
+
+    A crawl is caught once its first batch landed. A later stage is held: once
+    the crawl has stored (the schema is complete by then), a second connection
+    takes a SHARE lock on the stage's table, and the stage is caught when its
+    write waits on that lock, inside its open transaction, however fast the
+    stage is. The restart ends the holding connection with the rest.
+    """
+    watcher = psycopg.connect(database_url, autocommit=True)
+    holder = psycopg.connect(database_url)
+    try:
+        if _caught(job, watcher, holder, stage):
+            result.restarted_at = stage
+            result.restart_seconds = cluster.restart(mode)
+    finally:
+        for connection in (watcher, holder):
+            with contextlib.suppress(psycopg.Error):
+                connection.close()
 
 
-def _wait_for_stage(job: subprocess.Popen, database_url: str, stage: str) -> bool:
-    """Whether ``stage`` was seen at work before the job ended."""
-    # a crawl is storing once its first batch landed; the other stages hold a
-    # transaction whose last statement names their table
-    query = (
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND state <> 'idle' AND query LIKE %s AND pid <> pg_backend_pid()"
-    )
+def _caught(
+    job: subprocess.Popen,
+    watcher: psycopg.Connection,
+    holder: psycopg.Connection,
+    stage: str,
+) -> bool:
     stored = "SELECT count(*) FROM listings"
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        while job.poll() is None:
-            try:
-                if stage == "crawl":
-                    seen = connection.execute(stored).fetchone()
-                else:
-                    seen = connection.execute(query, (f"%{STAGES[stage]}%",)).fetchone()
-            except psycopg.errors.UndefinedTable:
-                seen = None
-            if seen and seen[0]:
-                return True
-            time.sleep(0.01)
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query ILIKE %s"
+    )
+    table = HELD_TABLES.get(stage)
+    held = False
+    while job.poll() is None:
+        try:
+            if held:
+                seen = watcher.execute(waiting, (f"%{table}%",)).fetchone()
+                if seen and seen[0]:
+                    return True
+            elif (seen := watcher.execute(stored).fetchone()) and seen[0]:
+                if table is None:
+                    return True
+                holder.execute(f"LOCK TABLE {table} IN SHARE MODE")
+                held = True
+        except psycopg.errors.UndefinedTable:
+            holder.rollback()
+        time.sleep(0.01)
     return False
 
 
