@@ -71,12 +71,29 @@ def main() -> None:
             f"filled {args.size:,} opportunities in "
             f"{time.perf_counter() - started:.1f} s"
         )
+    scenarios = _scenarios(url, templates, args.size)
+    passes = {"kept": [64], "fresh": [0], "both": [64, 0]}[args.answers]
+    try:
+        for cache_mb in passes:
+            _run_pass(url, args, scenarios, cache_mb)
+    finally:
+        if not (args.keep or args.reuse):
+            _drop_schema(args.database, args.schema)
+
+
+def _run_pass(
+    url: str, args: argparse.Namespace, scenarios: list[Scenario], cache_mb: int
+) -> None:
+    """Every scenario against a server keeping answers (``cache_mb`` > 0: each
+    scenario repeats its URLs, so after the first request for a URL its answer
+    is kept until the data changes) or making every answer afresh."""
+    label = f"answers kept ({cache_mb} MB)" if cache_mb else "answers made afresh"
+    print(f"\n{label}:")
     port = _free_port()
-    server = _serve(url, port, args.workers)
+    server = _serve(url, port, args.workers, cache_mb)
     try:
         base = f"http://127.0.0.1:{port}"
         _wait(base)
-        scenarios = _scenarios(url, templates, args.size)
         print(
             f"{'scenario':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
             f"{'x baseline':>12}"
@@ -95,8 +112,6 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
-        if not (args.keep or args.reuse):
-            _drop_schema(args.database, args.schema)
 
 
 def _arguments() -> argparse.Namespace:
@@ -114,6 +129,12 @@ def _arguments() -> argparse.Namespace:
         "--database", default="postgresql://postgres@127.0.0.1:5432/test"
     )
     parser.add_argument("--schema", default="feed_load_bench")
+    parser.add_argument(
+        "--answers",
+        choices=("both", "kept", "fresh"),
+        default="both",
+        help="Serve with answers kept (HUB_ANSWER_CACHE_MB=64), without, or both.",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the schema.")
     parser.add_argument(
         "--reuse", action="store_true", help="Use the schema a --keep run left."
@@ -277,8 +298,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HUB_DATABASE_URL": url}
+def _serve(url: str, port: int, workers: int, cache_mb: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_ANSWER_CACHE_MB": str(cache_mb)}
     env.setdefault("HUB_GEO_DIR", str(REPO.parent / "shared" / "data" / "geo"))
     command = [sys.executable, "-m", "hub", "serve", "--port", str(port)]
     return subprocess.Popen([*command, "--workers", str(workers)], cwd=REPO, env=env)

@@ -23,6 +23,7 @@ class Config:
     geo_dir: str | None
     crawl_timeout_seconds: int
     max_parallel_crawls: int
+    answer_cache_mb: int = 64
 
     @classmethod
     def from_env(cls) -> Config:
@@ -34,20 +35,25 @@ class Config:
             geo_dir=os.getenv("HUB_GEO_DIR") or None,
             crawl_timeout_seconds=_positive_int("HUB_CRAWL_TIMEOUT", 1800),
             max_parallel_crawls=_positive_int("HUB_MAX_PARALLEL_CRAWLS", 2),
+            answer_cache_mb=_whole_number("HUB_ANSWER_CACHE_MB", 64, minimum=0),
         )
 
 
 def _positive_int(name: str, default: int) -> int:
+    return _whole_number(name, default, minimum=1)
+
+
+def _whole_number(name: str, default: int, minimum: int) -> int:
     value = os.getenv(name)
     if value is None or value == "":
         return default
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if number < 1:
+        number = minimum - 1
+    if number < minimum:
         raise ConfigurationError(
-            f"{name} must be a whole number above 0, got {value!r}"
+            f"{name} must be a whole number of at least {minimum}, got {value!r}"
         )
     return number
 

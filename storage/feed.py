@@ -599,6 +599,13 @@ def list_published_golden(
         yield row.id, row.modified, row.change_no, row.golden
 
 
+def feed_version(session: Session) -> int:
+    """The number of the last change recorded (0 before the first): whatever
+    changes what the feed shows records a change, so equal numbers mean equal
+    answers."""
+    return session.scalar(select(func.max(FeedChange.change_no))) or 0
+
+
 def feed_fingerprint(session: Session) -> str:
     """Changes whenever the recorded feed does: the last change and the count."""
     last = session.scalar(select(func.max(FeedChange.change_no))) or 0

@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from hub.config import Config
 from hub.web import coverage, exports, feed_api, review
+from hub.web.answers import AnswerCache
 from hub.web.context import FEED_LICENCE, FeedContext
 from hub.web.errors import install_error_handlers
 from hub.web.etag import ETagMiddleware
@@ -39,9 +40,12 @@ def create_app(
     *,
     geo_dir: str | None = None,
     licence: str = FEED_LICENCE,
+    answer_cache_mb: int | None = None,
 ) -> FastAPI:
     """The consumer feed over ``database_url`` (already migrated: ``hub serve``
-    migrates before it starts). ``geo_dir`` defaults to ``HUB_GEO_DIR``."""
+    migrates before it starts). ``geo_dir`` and ``answer_cache_mb`` (0 keeps
+    no answers: :mod:`hub.web.answers`) default to the configuration's."""
+    config = Config.from_env()
     app = FastAPI(
         title="Opportunity Hub feed",
         summary="UK social mobility opportunities, merged from many sources.",
@@ -52,8 +56,12 @@ def create_app(
     app.state.hub = FeedContext(
         engine=engine,
         factory=session_factory(engine),
-        geo_dir=geo_dir if geo_dir is not None else Config.from_env().geo_dir,
+        geo_dir=geo_dir if geo_dir is not None else config.geo_dir,
         licence=licence,
+        answers=AnswerCache(
+            (config.answer_cache_mb if answer_cache_mb is None else answer_cache_mb)
+            << 20
+        ),
     )
     for router in ROUTERS:
         app.include_router(router)

@@ -10,6 +10,7 @@ from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.web.answers import AnswerCache
 from pipelines.enrich import load_gazetteer
 from pipelines.geo import Gazetteer
 
@@ -26,6 +27,7 @@ class FeedContext:
     factory: sessionmaker[Session]
     geo_dir: str | None = None
     licence: str = FEED_LICENCE
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
     _gazetteer: Gazetteer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

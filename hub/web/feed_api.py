@@ -9,13 +9,20 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from hub.web.answers import answer_response
 from hub.web.context import FeedContext, get_context
 from hub.web.errors import ApiError
 from hub.web.rpde import MAX_RPDE_PAGE, Scope, from_micros, rpde_page, to_micros
-from hub.web.search import OpportunityQuery, distance_km, find_centre, search
+from hub.web.search import (
+    OpportunityQuery,
+    SearchPage,
+    distance_km,
+    find_centre,
+    search,
+)
 from hub.web.sources import list_source_reports
 from storage import repository
-from storage.feed import FeedPosition, list_goldens
+from storage.feed import FeedPosition, feed_version, list_goldens
 from storage.models import Opportunity
 from storage.records import RawJSON, detail_record, encode, extend, summary_document
 
@@ -65,16 +72,32 @@ def list_opportunities(
 ) -> Response:
     """Filtered, sorted and paged with an opaque cursor (follow ``next``)."""
     centre = find_centre(query.near, context.gazetteer()) if query.near else None
+    url = str(request.url)
     with context.factory() as session:
-        page = search(session, query, centre)
-        stale = [row.opportunity_id for row in page.rows if row.summary_doc is None]
-        goldens = list_goldens(session, stale)
+        version = feed_version(session)
+        answer = context.answers.get(version, url)
+        if answer is None:
+            page = search(session, query, centre)
+            stale = [r.opportunity_id for r in page.rows if r.summary_doc is None]
+            goldens = list_goldens(session, stale)
+            answer = context.answers.answer(
+                version, url, _list_page(request, context, page, goldens), not stale
+            )
+    return answer_response(request, answer)
+
+
+def _list_page(
+    request: Request,
+    context: FeedContext,
+    page: SearchPage,
+    goldens: dict[str, dict[str, Any]],
+) -> str:
     base = str(request.base_url).rstrip("/")
     items = [_summary(row, base, goldens) for row in page.rows]
     next_url = None
     if page.next_cursor:
         next_url = str(request.url.include_query_params(cursor=page.next_cursor))
-    return json_response({"items": items, "next": next_url, "license": context.licence})
+    return encode({"items": items, "next": next_url, "license": context.licence})
 
 
 def _summary(row: Any, base: str, goldens: dict[str, dict[str, Any]]) -> RawJSON:
@@ -175,11 +198,16 @@ def get_feed(
             )
         )
 
+    url = str(request.url)
     with context.factory() as session:
-        page = rpde_page(
-            session, after, query.limit, query.scope, context.licence, next_url
-        )
-    return json_body(page.body)
+        version = feed_version(session)
+        answer = context.answers.get(version, url)
+        if answer is None:
+            page = rpde_page(
+                session, after, query.limit, query.scope, context.licence, next_url
+            )
+            answer = context.answers.answer(version, url, page.body, page.stored)
+    return answer_response(request, answer)
 
 
 @router.get("/sources", summary="Sources, their last run and field coverage")

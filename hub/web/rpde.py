@@ -38,12 +38,15 @@ def from_micros(value: int) -> datetime:
 
 @dataclass(frozen=True)
 class RpdePage:
-    """One page of the change feed: its JSON, how many items, and the position
-    after its last item (None on the last page, which has none)."""
+    """One page of the change feed: its JSON, how many items, the position
+    after its last item (None on the last page, which has none), and whether
+    every record in it is one publishing stored (none made now from a golden
+    record that publishing has not caught up with)."""
 
     body: str
     count: int
     last: FeedPosition | None
+    stored: bool = True
 
 
 def rpde_page(
@@ -60,7 +63,8 @@ def rpde_page(
     flagged = [o.id for o in opportunities if o.has_events]
     events = list_id_events(session, flagged, since)
     shown = [o for o in opportunities if _state(o, scope) == "updated"]
-    goldens = list_goldens(session, [o.id for o in shown if o.feed_doc is None])
+    made_now = [o.id for o in shown if o.feed_doc is None]
+    goldens = list_goldens(session, made_now)
     items = [
         _item(o, scope, events.get(o.id, []), goldens.get(o.id)) for o in opportunities
     ]
@@ -70,7 +74,7 @@ def rpde_page(
         f'{{"next":{dumps(next_url(position))},"items":[{",".join(items)}],'
         f'"license":{dumps(licence)}}}'
     )
-    return RpdePage(body, len(items), position)
+    return RpdePage(body, len(items), position, stored=not made_now)
 
 
 def _state(opportunity: Row[Any], scope: Scope) -> str:

@@ -37,11 +37,13 @@ def geo_folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_client(
     feed_db: FeedDb, geo_folder: Path
-) -> Iterator[Callable[[], TestClient]]:
+) -> Iterator[Callable[..., TestClient]]:
+    """Clients of apps as served; ``answer_cache_mb=0`` for one keeping none."""
     clients: list[TestClient] = []
 
-    def build() -> TestClient:
-        client = TestClient(create_app(feed_db.url, geo_dir=str(geo_folder)))
+    def build(**options: int) -> TestClient:
+        app = create_app(feed_db.url, geo_dir=str(geo_folder), **options)
+        client = TestClient(app)
         clients.append(client)
         return client
 

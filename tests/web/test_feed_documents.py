@@ -44,7 +44,7 @@ def answers(client) -> dict[str, bytes]:
 
 
 def test_stored_records_answer_as_records_made_now(published, make_client):
-    client = make_client()
+    client = make_client(answer_cache_mb=0)
     stored = answers(client)
     with transaction(published.factory) as session:
         session.execute(update(OpportunitySearch).values(doc_change_no=None))
