@@ -35,6 +35,9 @@ TITLE_STOP_TOKENS = frozenset(
 Pair = tuple[int, int]
 LOW = np.int64(0xFFFFFFFF)
 ROW_CHUNK = 1024  # rows of a thinned block scored at once
+# a smaller matrix is scored on one thread: starting the workers of one cdist
+# call costs about as much as scoring 150,000 title pairs
+PARALLEL_CELLS = 250_000
 
 
 def pack(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -285,6 +288,7 @@ def _chunks(positions: np.ndarray) -> list[np.ndarray]:
 
 def _cdist(queries: list[str], choices: list[str], config: MatchConfig) -> np.ndarray:
     # token_sort_ratio is ratio over the sorted tokens (Column.sorted_tokens)
+    cells = len(queries) * len(choices)
     return process.cdist(
         queries,
         choices,
@@ -292,7 +296,7 @@ def _cdist(queries: list[str], choices: list[str], config: MatchConfig) -> np.nd
         processor=PREPROCESSED,
         score_cutoff=config.thin_score_cutoff,
         dtype=np.uint8,
-        workers=config.workers,
+        workers=config.workers if cells >= PARALLEL_CELLS else 1,
     )
 
 

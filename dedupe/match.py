@@ -309,7 +309,10 @@ def _cluster(
 ) -> ClusterOutcome:
     """Cluster the components a change touched; keep the others' clusters."""
     links = {key: pair.score for key, pair in pairs.items()}
+    kept_order = delta.exact and state.clustered
     region = _region(state, delta, links, rulings)
+    # entries of the last run's clusters that the region's clusters replace
+    replaced = _entry_keys(state, region | delta.removed) if kept_order else None
     inside = {k: v for k, v in links.items() if k[0] in region}
     must = [k for k, kind in rulings.items() if kind == "must_link"]
     cannot = [k for k, kind in rulings.items() if kind == "cannot_link"]
@@ -326,7 +329,7 @@ def _cluster(
         [k for k in cannot if k[0] in region and k[1] in region],
     )
     _update_clusters(state, region, outcome, inside, links, rulings)
-    outcome.clusters = _all_clusters(state)
+    outcome.clusters = _all_clusters(state, outcome.clusters, replaced)
     outcome.held = state.held
     return outcome
 
@@ -395,16 +398,44 @@ def _update_clusters(
     state.clustered = True
 
 
-def _all_clusters(state: MatchState) -> list[frozenset[RecordID]]:
-    prep = state.prep
-    multi = {id(c): c for c in state.cluster_of.values()}
-    entries = [(min(c), c) for c in multi.values()]
-    for row in np.flatnonzero(prep.alive).tolist():
-        record_id = prep.ids[row]
-        if record_id not in state.cluster_of:
-            entries.append((record_id, frozenset((record_id,))))
-    entries.sort(key=lambda entry: entry[0])
+def _entry_keys(state: MatchState, records: set[RecordID]) -> set[RecordID]:
+    """The first ids of the clusters ``records`` were in after the last run."""
+    keys = set()
+    for record_id in records:
+        cluster = state.cluster_of.get(record_id)
+        keys.add(min(cluster) if cluster is not None else record_id)
+    return keys
+
+
+def _all_clusters(
+    state: MatchState,
+    region_clusters: list[frozenset[RecordID]],
+    replaced: set[RecordID] | None,
+) -> list[frozenset[RecordID]]:
+    """Every live record's cluster, singletons included, by first id.
+
+    With ``replaced`` (an incremental run), the last run's list is kept but for
+    the entries under those first ids, and the region's clusters go in their
+    place: sorting a list already in order but for a few is a linear pass.
+    """
+    if replaced is None:
+        prep = state.prep
+        multi = {id(c): c for c in state.cluster_of.values()}
+        entries = [(min(c), c) for c in multi.values()]
+        for row in np.flatnonzero(prep.alive).tolist():
+            record_id = prep.ids[row]
+            if record_id not in state.cluster_of:
+                entries.append((record_id, frozenset((record_id,))))
+    else:
+        entries = [e for e in state.ordered if e[0] not in replaced]
+        entries += [(min(c), c) for c in region_clusters]
+    entries.sort(key=_first)
+    state.ordered = entries
     return [cluster for _, cluster in entries]
+
+
+def _first(entry: tuple[RecordID, frozenset[RecordID]]) -> RecordID:
+    return entry[0]
 
 
 def _groups(edges: list[Key]) -> list[set[RecordID]]:

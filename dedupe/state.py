@@ -49,6 +49,8 @@ class MatchState:
     components: dict[int, set[RecordID]] = field(default_factory=dict)
     cluster_of: dict[RecordID, frozenset[RecordID]] = field(default_factory=dict)
     held: dict[Key, str] = field(default_factory=dict)
+    # (first id, cluster) of every live record's cluster, in first-id order
+    ordered: list[tuple[RecordID, frozenset[RecordID]]] = field(default_factory=list)
     blocks: BlockCache = field(default_factory=BlockCache)
 
     def load(
