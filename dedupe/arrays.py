@@ -27,6 +27,6 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def member(keys: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     """Whether each key is in ``sorted_set`` (sorted, distinct)."""
     if not len(sorted_set):
-        return np.zeros(len(keys), dtype=bool)
+        return np.zeros(np.shape(keys), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_set, keys), len(sorted_set) - 1)
     return sorted_set[at] == keys

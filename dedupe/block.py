@@ -240,18 +240,26 @@ def _thinned(
     last: Thinned | None,
     cache: BlockCache,
 ) -> Thinned:
-    """Each member's nearest titles; from ``last`` where nothing near changed."""
+    """Each member's nearest titles; from ``last`` where nothing near changed.
+
+    One title matrix serves both: the members to redo (new, changed, or having
+    lost one of their nearest) against every member, and so also, read the
+    other way, every other member against the new and changed ones.
+    """
     members = members[prep.title.codes[members] >= 0]
     keep = len(members) if config.thin_top_k is None else config.thin_top_k + 1
     keep = max(min(keep, len(members)), 1)
-    titles = prep.title.sorted_tokens()
-    texts = [titles[c] for c in prep.title.codes[members].tolist()]
     redo, fresh = _to_redo(members, last, cache.changed, keep)
     rows = np.full((len(members), keep), -1, dtype=np.int64)
     scores = np.zeros((len(members), keep), dtype=np.uint8)
-    if last is not None and not redo.all():
-        _merge_rows(members, texts, last, redo, fresh, config, (rows, scores))
-    _nearest_rows(prep, members, np.flatnonzero(redo), config, keep, (rows, scores))
+    merging = last is not None and not redo.all()
+    fresh_scores = _nearest_rows(
+        prep, members, np.flatnonzero(redo), fresh if merging else None, config, keep,
+        (rows, scores),
+    )  # fmt: skip
+    if merging:
+        assert last is not None
+        _merge_rows(members, last, redo, fresh, fresh_scores, (rows, scores))
     return Thinned(members, rows, scores)
 
 
@@ -259,17 +267,27 @@ def _nearest_rows(
     prep: Prepared,
     members: np.ndarray,
     redo: np.ndarray,
+    fresh: np.ndarray | None,
     config: MatchConfig,
     keep: int,
     out: tuple[np.ndarray, np.ndarray],
-) -> None:
+) -> np.ndarray:
     """Nearest titles among all members for the members at ``redo``, scored
-    once per distinct title: members with one title have the same nearest."""
+    once per distinct title: members with one title have the same nearest.
+
+    Returns, when ``fresh`` (a mask of members, all of them among ``redo``)
+    is given, each member's title score with each fresh member: (members,
+    fresh) uint8.
+    """
     titles = prep.title.sorted_tokens()
     codes = prep.title.codes[members]
     choices, column_title = unique_inverse(codes)
     queries, query_title = unique_inverse(codes[redo])
     choice_texts = [titles[c] for c in choices.tolist()]
+    fresh_at = np.flatnonzero(fresh) if fresh is not None else redo[:0]
+    # each fresh member's place among the redone ones, and its title's row
+    fresh_title = query_title[np.searchsorted(redo, fresh_at)]
+    fresh_rows = np.zeros((len(fresh_at), len(choices)), dtype=np.uint8)
     for first in range(0, len(queries), ROW_CHUNK):
         chunk = queries[first : first + ROW_CHUNK]
         matrix = _cdist([titles[c] for c in chunk.tolist()], choice_texts, config)
@@ -280,10 +298,9 @@ def _nearest_rows(
         at, title = redo[mine], query_title[mine] - first
         out[0][at] = np.where(cols[title] >= 0, members[np.maximum(cols[title], 0)], -1)
         out[1][at] = best[title]
-
-
-def _chunks(positions: np.ndarray) -> list[np.ndarray]:
-    return [positions[k : k + ROW_CHUNK] for k in range(0, len(positions), ROW_CHUNK)]
+        here = (fresh_title >= first) & (fresh_title < first + len(chunk))
+        fresh_rows[here] = matrix[fresh_title[here] - first]
+    return fresh_rows[:, column_title].T
 
 
 def _cdist(queries: list[str], choices: list[str], config: MatchConfig) -> np.ndarray:
@@ -310,11 +327,10 @@ def _to_redo(
         everyone = np.ones(len(members), dtype=bool)
         return everyone, everyone
     fresh = ~member(members, np.sort(last.members)) | changed[members]
-    lost = np.zeros(len(changed), dtype=bool)
-    lost[last.members] = True
-    lost[members[~fresh]] = False  # still here and unchanged
-    nearest = last.rows[_positions(last.members, members[~fresh])]
-    broken = (lost[np.maximum(nearest, 0)] & (nearest >= 0)).any(axis=1)
+    stayed = members[~fresh]  # here last time, and unchanged
+    lost = last.members[~member(last.members, np.sort(stayed))]
+    nearest = last.rows[_positions(last.members, stayed)]
+    broken = (member(nearest, np.sort(lost)) & (nearest >= 0)).any(axis=1)
     redo = fresh.copy()
     redo[np.flatnonzero(~fresh)[broken]] = True
     return redo, fresh
@@ -328,35 +344,34 @@ def _positions(order: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 def _merge_rows(
     members: np.ndarray,
-    texts: list[str],
     last: Thinned,
     redo: np.ndarray,
     fresh: np.ndarray,
-    config: MatchConfig,
+    fresh_scores: np.ndarray,
     out: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    """Unchanged members that kept all their nearest: last time's nearest
-    against the scores with the new or changed members."""
+    """Unchanged members that kept all their nearest: last time's nearest,
+    merged with the new or changed members where one scores above zero."""
     rows, scores = out
     stay = np.flatnonzero(~redo)
     previous = _positions(last.members, members[stay])
-    old_rows, old_scores = last.rows[previous], last.scores[previous]
-    fresh_at = np.flatnonzero(fresh)
-    if not len(fresh_at):
-        rows[stay], scores[stay] = old_rows, old_scores
+    rows[stay], scores[stay] = last.rows[previous], last.scores[previous]
+    matrix = fresh_scores[stay]
+    near = np.flatnonzero((matrix > 0).any(axis=1))
+    if not len(near):
         return
-    matrix = _cdist(
-        [texts[k] for k in stay.tolist()], [texts[k] for k in fresh_at.tolist()], config
-    )
+    at_rows = stay[near]
+    old_rows, old_scores, matrix = rows[at_rows], scores[at_rows], matrix[near]
     old_at = _positions(members, np.where(old_rows >= 0, old_rows, members[0]))
-    at = np.concatenate([old_at, np.broadcast_to(fresh_at, matrix.shape)], axis=1)
+    fresh_at = np.broadcast_to(np.flatnonzero(fresh), matrix.shape)
+    at = np.concatenate([old_at, fresh_at], axis=1)
     both = np.concatenate([old_scores, matrix], axis=1)
     rank = both.astype(np.int64) * (1 << 32) - at  # best score, then lower column
     best = np.argsort(-rank, axis=1, kind="stable")[:, : rows.shape[1]]
     top_at = np.take_along_axis(at, best, axis=1)
     top_scores = np.take_along_axis(both, best, axis=1)
-    rows[stay] = np.where(top_scores > 0, members[top_at], -1)
-    scores[stay] = top_scores
+    rows[at_rows] = np.where(top_scores > 0, members[top_at], -1)
+    scores[at_rows] = top_scores
 
 
 def _nearest(scores: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
