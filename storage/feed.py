@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Row,
     Select,
     String,
@@ -599,7 +600,7 @@ def list_published_golden(
         yield row.id, row.modified, row.change_no, row.golden
 
 
-def feed_version(session: Session) -> int:
+def feed_version(session: Session | Connection) -> int:
     """The number of the last change recorded (0 before the first): whatever
     changes what the feed shows records a change, so equal numbers mean equal
     answers."""

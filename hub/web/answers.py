@@ -4,8 +4,9 @@ An answer of ``/opportunities`` or ``/feed`` follows from its URL and from what
 the feed holds, and everything that changes what the feed holds records a
 change with a new number (:func:`storage.feed.feed_version` is the last one).
 So an answer is kept under that number and its whole URL, and served again,
-byte for byte with its ETag, until the next change is recorded; a request
-still reads the number first, so no answer outlives a change. An answer that
+byte for byte with its ETag, until the next change is recorded. Every request
+reads the number first (one statement), and an answer is made from what was
+read after it, so none is kept under a number older than its data. An answer that
 had to be made in part from a golden record newer than its stored document
 (between matching and publishing) is not kept: the golden record can change
 again before a number does. Matching also rewrites golden records and scope

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.web.answers import AnswerCache
 from pipelines.enrich import load_gazetteer
 from pipelines.geo import Gazetteer
+from storage.feed import feed_version
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,13 @@ class FeedContext:
     answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
     _gazetteer: Gazetteer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def feed_version(self) -> int:
+        """The feed's last change number, read outside a transaction: one
+        statement, with no BEGIN and ROLLBACK around it."""
+        with self.engine.connect() as connection:
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            return feed_version(autocommit)
 
     def gazetteer(self) -> Gazetteer | None:
         """The geography of ``geo_dir``, loaded on first use (None without one)."""

@@ -22,7 +22,7 @@ from hub.web.search import (
 )
 from hub.web.sources import list_source_reports
 from storage import repository
-from storage.feed import FeedPosition, feed_version, list_goldens
+from storage.feed import FeedPosition, list_goldens
 from storage.models import Opportunity
 from storage.records import RawJSON, detail_record, encode, extend, summary_document
 
@@ -72,17 +72,15 @@ def list_opportunities(
 ) -> Response:
     """Filtered, sorted and paged with an opaque cursor (follow ``next``)."""
     centre = find_centre(query.near, context.gazetteer()) if query.near else None
-    url = str(request.url)
-    with context.factory() as session:
-        version = feed_version(session)
-        answer = context.answers.get(version, url)
-        if answer is None:
+    url, version = str(request.url), context.feed_version()
+    answer = context.answers.get(version, url)
+    if answer is None:
+        with context.factory() as session:
             page = search(session, query, centre)
             stale = [r.opportunity_id for r in page.rows if r.summary_doc is None]
             goldens = list_goldens(session, stale)
-            answer = context.answers.answer(
-                version, url, _list_page(request, context, page, goldens), not stale
-            )
+        body = _list_page(request, context, page, goldens)
+        answer = context.answers.answer(version, url, body, keep=not stale)
     return answer_response(request, answer)
 
 
@@ -198,15 +196,14 @@ def get_feed(
             )
         )
 
-    url = str(request.url)
-    with context.factory() as session:
-        version = feed_version(session)
-        answer = context.answers.get(version, url)
-        if answer is None:
+    url, version = str(request.url), context.feed_version()
+    answer = context.answers.get(version, url)
+    if answer is None:
+        with context.factory() as session:
             page = rpde_page(
                 session, after, query.limit, query.scope, context.licence, next_url
             )
-            answer = context.answers.answer(version, url, page.body, page.stored)
+        answer = context.answers.answer(version, url, page.body, keep=page.stored)
     return answer_response(request, answer)
 
 
