@@ -2,7 +2,10 @@
 
 Two clusters merge only while the average link between them, over every
 cross pair (0-100; pairs never compared or below review count 0), reaches
-``link_threshold``. So A~B and B~C do not pull in C when A and C are far apart.
+``link_threshold``, and while at least one of those cross pairs reaches
+``anchor_threshold`` (the auto-merge band): a merge always rests on a pair the
+machine could decide, so pairs of the review band alone never merge anything.
+So A~B and B~C do not pull in C when A and C are far apart.
 Reviewer decisions come first: must-link groups start as one cluster and
 cannot-linked records never share one. A merge that would pass
 ``max_cluster_size`` is held for review instead.
@@ -26,8 +29,9 @@ SCALE = 100  # links are held as integer hundredths of a point: exact sums
 
 @dataclass(frozen=True)
 class ClusterRules:
-    link_threshold: float  # 0-100
+    link_threshold: float  # 0-100: the least average link of a merge
     max_cluster_size: int
+    anchor_threshold: float = 0.0  # 0-100: the least strongest link of a merge
     sources: Mapping[RecordID, str] | None = None  # set: one record per source
 
 
@@ -41,6 +45,7 @@ class ClusterOutcome:
 class _State:
     members: dict[RecordID, set[RecordID]]
     links: dict[RecordID, dict[RecordID, int]]
+    strongest: dict[RecordID, dict[RecordID, int]]  # best cross pair, hundredths
     cannot: dict[RecordID, set[RecordID]]
     version: dict[RecordID, int]
     heap: list[tuple[float, RecordID, RecordID, int, int]]
@@ -67,9 +72,12 @@ def cluster_records(
     for (a, b), score in links.items():
         ka, kb = owner[a], owner[b]
         if ka != kb:
-            row = state.links[ka]
-            row[kb] = row.get(kb, 0) + round(score * SCALE)
+            row, value = state.links[ka], round(score * SCALE)
+            row[kb] = row.get(kb, 0) + value
             state.links[kb][ka] = row[kb]
+            best = state.strongest[ka]
+            best[kb] = max(best.get(kb, 0), value)
+            state.strongest[kb][ka] = best[kb]
     for key in sorted(state.links):
         for other in state.links[key]:
             if key < other:
@@ -102,7 +110,8 @@ def _initial_state(
         barred[owner[a]].add(b)
         barred[owner[b]].add(a)
     links: dict[RecordID, dict[RecordID, int]] = {key: {} for key in members}
-    return _State(members, links, barred, dict.fromkeys(members, 0), [])
+    strongest: dict[RecordID, dict[RecordID, int]] = {key: {} for key in members}
+    return _State(members, links, strongest, barred, dict.fromkeys(members, 0), [])
 
 
 def _average(state: _State, a: RecordID, b: RecordID) -> float:
@@ -112,7 +121,8 @@ def _average(state: _State, a: RecordID, b: RecordID) -> float:
 
 def _push(state: _State, a: RecordID, b: RecordID, rules: ClusterRules) -> None:
     average = _average(state, a, b)
-    if average >= rules.link_threshold:
+    anchored = state.strongest[a][b] >= rules.anchor_threshold * SCALE
+    if average >= rules.link_threshold and anchored:
         entry = (-average, a, b, state.version[a], state.version[b])
         heapq.heappush(state.heap, entry)
 
@@ -149,8 +159,9 @@ def _hold(
     for x in state.members[a] if reason != SAME_SOURCE else ():
         for y in state.members[b]:
             outcome.held[(x, y) if x < y else (y, x)] = reason
-    state.links[a].pop(b, None)
-    state.links[b].pop(a, None)
+    for table in (state.links, state.strongest):
+        table[a].pop(b, None)
+        table[b].pop(a, None)
 
 
 def _merge(state: _State, a: RecordID, b: RecordID, rules: ClusterRules) -> None:
@@ -166,8 +177,16 @@ def _merge(state: _State, a: RecordID, b: RecordID, rules: ClusterRules) -> None
     for other, total in gone_links.items():
         keep_links[other] = keep_links.get(other, 0) + total
         state.links[other].pop(gone)
+    gone_best = state.strongest.pop(gone)
+    gone_best.pop(keep, None)
+    keep_best = state.strongest[keep]
+    keep_best.pop(gone, None)
+    for other, value in gone_best.items():
+        keep_best[other] = max(keep_best.get(other, 0), value)
+        state.strongest[other].pop(gone)
     for other, total in keep_links.items():
         state.links[other][keep] = total
+        state.strongest[other][keep] = keep_best[other]
         _push(state, keep, other, rules)
 
 

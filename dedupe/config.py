@@ -73,7 +73,8 @@ class MatchConfig:
     Bands (0-100): ``auto_threshold`` <= score is auto-merge, ``review_threshold``
     <= score < auto is review, lower is distinct. Clusters merge while the
     average link (0-100, pairs not compared or distinct count 0) between them
-    reaches ``link_threshold``.
+    reaches ``link_threshold`` and one of those pairs is in the auto band: the
+    review band alone never merges.
     """
 
     comparisons: dict[str, Comparison] = field(

@@ -319,6 +319,7 @@ def _cluster(
     rules = ClusterRules(
         link_threshold=config.link_threshold,
         max_cluster_size=config.max_cluster_size,
+        anchor_threshold=config.auto_threshold,
         sources=_sources(state, region) if config.distinct_within_source else None,
     )
     outcome = cluster_records(

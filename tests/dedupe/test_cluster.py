@@ -38,6 +38,37 @@ def test_average_linkage_does_not_chain(
     assert sorted(map(sorted, outcome.clusters)) == sorted(map(sorted, expected))
 
 
+ANCHORED = ClusterRules(link_threshold=80.0, max_cluster_size=10, anchor_threshold=90)
+
+
+@pytest.mark.parametrize(
+    ("links", "expected"),
+    [
+        pytest.param(
+            {("a", "b"): 85.0, ("b", "c"): 88.0},
+            [{"a"}, {"b"}, {"c"}],
+            id="review-band pairs alone merge nothing",
+        ),
+        pytest.param(
+            {("a", "b"): 95.0, ("b", "c"): 92.0, ("a", "c"): 84.0},
+            [{"a", "b", "c"}],
+            id="a review pair inside a cluster that auto pairs hold together",
+        ),
+        pytest.param(
+            {("a", "b"): 95.0, ("a", "c"): 85.0, ("b", "c"): 85.0},
+            [{"a", "b"}, {"c"}],
+            id="a record tied to a cluster by review pairs only stays out",
+        ),
+    ],
+)
+def test_a_merge_rests_on_an_auto_pair(
+    links: dict[tuple[str, str], float], expected: list[set[str]]
+) -> None:
+    outcome = cluster_records(["a", "b", "c"], links, ANCHORED)
+
+    assert sorted(map(sorted, outcome.clusters)) == sorted(map(sorted, expected))
+
+
 def _same(n: int) -> list[MatchRecord]:
     return [
         MatchRecord(
