@@ -39,8 +39,11 @@ JSON_OUTPUTS = [
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    yield from hostile_feed(tmp_path_factory.mktemp("feed"))
+def app(
+    tmp_path_factory: pytest.TempPathFactory, module_database_url: str
+) -> Iterator[FastAPI]:
+    """On every backend: PostgreSQL refuses text that SQLite stores (a NUL)."""
+    yield from hostile_feed(tmp_path_factory.mktemp("feed"), 20, module_database_url)
 
 
 def _json_values(text: str) -> list[object]:

@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from hub.web.app import create_app
+from pipelines.store import to_jsonable
 from storage.session import make_engine, migrate, session_factory
 from tests.reliability.hostile import PAYLOADS
 from tests.web.feed_builders import FeedDb, golden, write_geography
@@ -60,14 +61,18 @@ def hostile_record(number: int) -> dict[str, Any]:
     return record
 
 
-def hostile_feed(folder: Path, count: int = 20) -> Iterator[FastAPI]:
-    """An app over a published feed of ``count`` hostile opportunities."""
-    database_url = f"sqlite:///{folder / 'feed.sqlite'}"
+def hostile_feed(
+    folder: Path, count: int = 20, database_url: str | None = None
+) -> Iterator[FastAPI]:
+    """An app over a published feed of ``count`` hostile opportunities, in
+    ``database_url`` (empty; a SQLite file in ``folder`` when not given)."""
+    database_url = database_url or f"sqlite:///{folder / 'feed.sqlite'}"
     engine = make_engine(database_url)
     migrate(engine)
     feed_db = FeedDb(database_url, session_factory(engine))
     for number in range(count):
-        feed_db.add(f"opp_{number}", hostile_record(number))
+        # as the store pipeline keeps it: no NUL, which PostgreSQL cannot hold
+        feed_db.add(f"opp_{number}", to_jsonable(hostile_record(number)))
     feed_db.publish()
     app = create_app(database_url, geo_dir=str(write_geography(folder)))
     yield app
