@@ -108,11 +108,11 @@ def publish_feed(factory: sessionmaker[Session]) -> PublishSummary:
                 )
             )
         }
-        kinds = _provider_kinds(session)
+        kinds = list_provider_kinds(session)
         changed = 0
         stale: list[Opportunity] = []
         for opportunity in _opportunities(session):
-            if _refresh_state(session, opportunity):
+            if _refresh_state(session, opportunity, kinds):
                 changed += 1
             live = opportunity.state in ("live", "closed")
             current = (opportunity.content_hash, opportunity.change_no)
@@ -156,7 +156,8 @@ def _opportunities(session: Session) -> Iterator[Opportunity]:
     yield from session.scalars(unmerged_opportunities())
 
 
-def _provider_kinds(session: Session) -> dict[str, str]:
+def list_provider_kinds(session: Session) -> dict[str, str]:
+    """Each source's provider kind, by source name."""
     return dict(session.execute(select(Source.name, Source.provider_kind)).all())
 
 
@@ -167,10 +168,12 @@ def derived_state(statuses: set[str]) -> str:
     return "live" if "active" in statuses else "closed"
 
 
-def _refresh_state(session: Session, opportunity: Opportunity) -> bool:
+def _refresh_state(
+    session: Session, opportunity: Opportunity, provider_kinds: dict[str, str]
+) -> bool:
     state = derived_state({m.listing.status for m in opportunity.members})
     opportunity.state = state
-    digest = published_digest(opportunity)
+    digest = published_digest(opportunity, provider_kinds)
     if digest == opportunity.content_hash:
         return False
     opportunity.content_hash = digest
@@ -255,11 +258,24 @@ def _next_stamp(session: Session, change: FeedChange) -> datetime:
     return stamp
 
 
-def published_digest(opportunity: Opportunity) -> str:
+def published_digest(opportunity: Opportunity, provider_kinds: dict[str, str]) -> str:
     """What a consumer would see of ``opportunity``, hashed: its content hash
-    once publishing has recorded it."""
+    once publishing has recorded it. The kinds of its sources' providers count
+    (``provider_kinds``, source name -> kind): the provider kind filter reads
+    them, and the registry can change one with no listing changing."""
     members = sorted(m.listing_id for m in opportunity.members)
-    payload = {"state": opportunity.state, "golden": opportunity.golden, "m": members}
+    sources = opportunity.golden.get("sources") if opportunity.golden else None
+    kinds = sorted(
+        f"{name}={provider_kinds[name]}"
+        for name in sources or ()
+        if isinstance(name, str) and name in provider_kinds
+    )
+    payload = {
+        "state": opportunity.state,
+        "golden": opportunity.golden,
+        "m": members,
+        "kinds": kinds,
+    }
     encoded = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(encoded).hexdigest()
 
@@ -483,19 +499,26 @@ def list_feed_page(
     """Up to ``limit`` recorded opportunities after ``after``, by (modified, id).
 
     Rows (not ORM objects, which cost more to build than a page takes to read)
-    of id, state, merged_into, in_scope, modified, change_no; the encoded
-    change-feed record publishing stored (``feed_doc``, None unless it was made
-    from this change number: then :func:`list_goldens` has what to make it
-    from); and ``has_events``, whether a merge or split of the id was recorded
-    after ``after`` (:func:`list_id_events` then names them).
+    of id, state, merged_into, in_scope (state and scope as last published
+    where the stored record is of this change number), modified, change_no;
+    the encoded change-feed record publishing stored (``feed_doc``, None
+    unless it was made from this change number: then :func:`list_goldens` has
+    what to make it from); and ``has_events``, whether a merge or split of the
+    id was recorded after ``after`` (:func:`list_id_events` then names them).
     """
     fresh = OpportunitySearch.doc_change_no == Opportunity.change_no
     query = (
         select(
             Opportunity.id,
-            Opportunity.state,
+            # as publishing recorded them: matching rewrites the opportunity's
+            # own columns before publishing gives the change a number
+            case((fresh, OpportunitySearch.state), else_=Opportunity.state).label(
+                "state"
+            ),
             Opportunity.merged_into,
-            Opportunity.in_scope,
+            case((fresh, OpportunitySearch.in_scope), else_=Opportunity.in_scope).label(
+                "in_scope"
+            ),
             Opportunity.modified,
             Opportunity.change_no,
             case((fresh, OpportunitySearch.feed_doc), else_=None).label("feed_doc"),

@@ -42,7 +42,12 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from storage.feed import derived_state, published_digest, unmerged_opportunities
+from storage.feed import (
+    derived_state,
+    list_provider_kinds,
+    published_digest,
+    unmerged_opportunities,
+)
 from storage.lifecycle import is_run_held
 from storage.models import (
     CrawlRun,
@@ -245,6 +250,7 @@ def _merge_chain(
 
 def _awaiting_publish(session: Session) -> Iterator[Problem]:
     query = unmerged_opportunities().execution_options(yield_per=500)
+    kinds = list_provider_kinds(session)
     for opportunity in session.scalars(query):
         state = derived_state({m.listing.status for m in opportunity.members})
         if state != opportunity.state:
@@ -253,7 +259,7 @@ def _awaiting_publish(session: Session) -> Iterator[Problem]:
                 f"opportunity {opportunity.id} is {opportunity.state}, its members "
                 f"make it {state}",
             )
-        elif published_digest(opportunity) != opportunity.content_hash:
+        elif published_digest(opportunity, kinds) != opportunity.content_hash:
             yield Problem(
                 "awaiting_publish",
                 f"opportunity {opportunity.id} changed since it was last published",

@@ -232,9 +232,13 @@ def pages(client, params):
 
 
 @pytest.mark.parametrize("params", NEAR)
-def test_crowded_and_sparse_circles_answer_alike(client, params, monkeypatch):
+def test_crowded_and_sparse_circles_answer_alike(
+    client, make_client, params, monkeypatch
+):
     import hub.web.search as search
 
+    # keeping no answers: each query below must be searched again
+    client = make_client(answer_cache_mb=0)
     sparse = ids(client.get("/opportunities", params=params))
     paged = pages(client, params)
     # every circle crowded: the sort order walked and each row's distance tested
@@ -244,3 +248,28 @@ def test_crowded_and_sparse_circles_answer_alike(client, params, monkeypatch):
     monkeypatch.setattr(search, "NEAREST_SHARES", (0.01, 0.02, 0.5, 1.0))
     assert pages(client, params) == paged
     assert sparse and paged == sparse
+
+
+def test_a_provider_kind_changed_in_the_registry_is_published(client, feed_db):
+    """No listing changes, yet the filter and the change feed must follow."""
+    from sqlalchemy import update
+
+    from storage.models import Source
+    from storage.session import transaction
+
+    kinds = {"provider_kind": "employer", "in_scope": "any"}
+    assert ids(client.get("/opportunities", params=kinds)) == []
+    end = client.get("/feed", params={"limit": 500}).json()["next"]
+    assert client.get(end).json()["items"] == []
+    with transaction(feed_db.factory) as session:
+        session.execute(
+            update(Source)
+            .where(Source.name == "brightpath")
+            .values(provider_kind="employer")
+        )
+    feed_db.publish()
+
+    from_brightpath = ["opp_a", "opp_b", "opp_c", "opp_e"]  # opp_d: gov_jobs only
+    assert sorted(ids(client.get("/opportunities", params=kinds))) == from_brightpath
+    changed = [item["id"] for item in client.get(end).json()["items"]]
+    assert sorted(changed) == from_brightpath
