@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Connection,
     Row,
@@ -40,9 +41,11 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    null,
     select,
     text,
     tuple_,
+    type_coerce,
 )
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -606,21 +609,36 @@ def list_published(
 def list_published_golden(
     session: Session, *, newest_first: bool = False, batch: int = 1000
 ) -> Iterator[tuple[str, datetime, int, dict[str, Any]]]:
-    """(id, modified, change_no, golden) of the published feed, streamed."""
+    """(id, modified, change_no, golden) of the feed as last published, streamed.
+
+    Where publishing stored a record of the opportunity's change number, that
+    record is read back, with the state and scope it was published with, not
+    the golden record: matching rewrites that before publishing records the
+    change, and an export must change only with a recorded change (its ETag).
+    """
+    fresh = OpportunitySearch.doc_change_no == Opportunity.change_no
+    state = case((fresh, OpportunitySearch.state), else_=Opportunity.state)
+    in_scope = case((fresh, OpportunitySearch.in_scope), else_=Opportunity.in_scope)
+    unstored = type_coerce(case((fresh, null()), else_=Opportunity.golden), JSON)
     order = (Opportunity.modified, Opportunity.id)
     query = (
         select(
             Opportunity.id,
             Opportunity.modified,
             Opportunity.change_no,
-            Opportunity.golden,
+            case((fresh, OpportunitySearch.feed_doc), else_=None).label("doc"),
+            unstored.label("golden"),
         )
-        .where(*_published())
+        .outerjoin(
+            OpportunitySearch, OpportunitySearch.opportunity_id == Opportunity.id
+        )
+        .where(state == "live", in_scope.is_(True))
         .order_by(*(c.desc() for c in order) if newest_first else order)
         .execution_options(yield_per=batch)
     )
     for row in session.execute(query):
-        yield row.id, row.modified, row.change_no, row.golden
+        golden = json.loads(row.doc) if row.doc is not None else row.golden
+        yield row.id, row.modified, row.change_no, golden or {}
 
 
 def feed_version(session: Session | Connection) -> int:

@@ -200,3 +200,24 @@ def test_a_cache_size_of_0_turns_it_off(monkeypatch):
     monkeypatch.setenv("HUB_ANSWER_CACHE_MB", "0")
 
     assert Config.from_env().answer_cache_mb == 0
+
+
+@pytest.mark.parametrize("path", ["/export.jsonl", "/export.csv", "/feed.atom"])
+def test_an_export_changes_only_with_its_etag(feed, make_client, path):
+    """Matching rewrites golden records before publishing numbers the change:
+    until then an export answers as last published, as its ETag says."""
+    feed.publish()
+    client = make_client()
+    before = client.get(path)
+
+    _edit_golden(feed, "opp_a", title="Renamed by matching")
+    _match_out_of_scope(feed)
+    waiting = client.get(path)
+    feed.publish()
+    after = client.get(path)
+
+    assert waiting.headers["ETag"] == before.headers["ETag"]
+    assert waiting.content == before.content
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert b"Renamed by matching" in after.content
+    assert b"Summer school" in before.content and b"Summer school" not in after.content
