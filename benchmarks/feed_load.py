@@ -49,6 +49,9 @@ from storage.session import make_engine, migrate  # noqa: E402
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 DESCRIPTION_CHARS = 1500
+FIRST = "first page (50, published)"
+DEEP = "deep cursor page (50, ~90%)"
+FILTERED = "filtered page (type+region, 50)"
 TITLE_WORDS = ("Trainee", "Junior", "Level 3", "Degree", "Summer", "Graduate")
 
 
@@ -99,8 +102,10 @@ def _run_pass(
             f"{'x baseline':>12}"
         )
         floor = 0.0
+        results: dict[str, dict[str, float]] = {}
         for scenario in scenarios:
             result = _drive(base, scenario, args.seconds, args.concurrency)
+            results[scenario.name] = result
             floor = floor or result["rps"]
             print(
                 f"{scenario.name:<34}{result['rps']:>9.0f}{result['p50']:>9.1f}"
@@ -109,9 +114,38 @@ def _run_pass(
             )
         items, pages, seconds = _sync(base)
         print(f"full sync: {items:,} items in {pages:,} pages, {seconds:.1f} s")
+        _judge(results, seconds)
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def _judge(results: dict[str, dict[str, float]], sync_seconds: float) -> None:
+    """Each target, the figure measured for it, and whether it was met."""
+    first, deep = results[FIRST], results[DEEP]
+    filtered = results[FILTERED]
+    checks = [
+        ("filtered page of 50: p99 <= 50 ms", filtered["p99"], filtered["p99"] <= 50),
+        (
+            "filtered page of 50: >= 1,000 req/s",
+            filtered["rps"],
+            filtered["rps"] >= 1000,
+        ),
+        ("first page of 50: >= 1,000 req/s", first["rps"], first["rps"] >= 1000),
+        (
+            "deep page p50 / first page p50 <= 1.2",
+            deep["p50"] / first["p50"],
+            deep["p50"] <= 1.2 * first["p50"],
+        ),
+        (
+            "deep page p99 / first page p99 <= 1.2",
+            deep["p99"] / first["p99"],
+            deep["p99"] <= 1.2 * first["p99"],
+        ),
+        ("full sync <= 60 s", sync_seconds, sync_seconds <= 60),
+    ]
+    for name, figure, met in checks:
+        print(f"  target {name:<42}{figure:>9.2f}  {'met' if met else 'NOT met'}")
 
 
 def _arguments() -> argparse.Namespace:
@@ -331,9 +365,9 @@ def _scenarios(url: str, templates: list[dict[str, Any]], size: int) -> list[Sce
     ]
     return [
         Scenario("baseline: / (no database)", ["/"]),
-        Scenario("first page (50, published)", ["/opportunities?limit=50"]),
-        Scenario("deep cursor page (50, ~90%)", _deep_pages(url, size)),
-        Scenario("filtered page (type+region, 50)", filtered),
+        Scenario(FIRST, ["/opportunities?limit=50"]),
+        Scenario(DEEP, _deep_pages(url, size)),
+        Scenario(FILTERED, filtered),
         Scenario("near a postcode, 10 km (50)", near),
         Scenario("opportunity detail", _details(url, chooser)),
         Scenario("feed page (RPDE, 500)", _feed_pages(url, chooser)),
