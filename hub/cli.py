@@ -234,7 +234,7 @@ def _print_report(report: RefreshReport) -> None:
     if report.publish:
         p = report.publish
         console.print(
-            f"Published {p.published} opportunities "
+            f"Published {p.published} opportunities in scope "
             f"({p.live} live, {p.closed} closed, {p.changed} changed in this run)."
         )
 
