@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from dedupe.ids import IdAssignment, assign_ids
 from dedupe.match import match, resume_state
+from dedupe.normalize import normalize_reference
 from dedupe.prepared import MATCH_FIELDS
 from dedupe.survive import rank_records, survive
 from dedupe.types import Decision as MatchDecision
@@ -252,6 +253,7 @@ def to_match_record(listing: Listing) -> MatchRecord:
         address=place.get("text"),
         trust=listing.source.trust_rank,
         seen=listing.last_seen,
+        source_ids=tuple(filter(None, [normalize_reference(fields.get("reference"))])),
         extra={"source_kind": listing.source.provider_kind},
     )
 

@@ -170,6 +170,19 @@ def normalize_phone(value: str | None) -> str | None:
     return digits[-10:]
 
 
+def normalize_reference(value: object) -> str | None:
+    """A listing's reference as an id that other sources may carry with it
+    (a vacancy or job reference), upper-case letters and digits only. None
+    unless distinctive: six or more of them, letters and digits both, since
+    bare numbers and short codes recur across unrelated sources."""
+    if not isinstance(value, str):
+        return None
+    compact = re.sub(r"[^0-9A-Z]", "", value.upper())
+    if len(compact) < 6 or compact.isdigit() or compact.isalpha():
+        return None
+    return compact
+
+
 def normalize_url(value: str | None) -> str | None:
     """Host and path, lower-case host, no scheme, "www." or trailing slash."""
     if is_blank(value):

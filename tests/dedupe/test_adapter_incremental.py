@@ -160,3 +160,22 @@ def test_first_match_marks_every_listing(factory: sessionmaker[Session]) -> None
     assert summary.listings == len(marks) == 80
     assert matched == current
     assert changed_runs == {k: x.changed_run_id for k, x in listings.items()}
+
+
+def test_a_listing_reference_is_a_source_id_when_distinctive() -> None:
+    from storage.models import Source
+
+    source = Source(
+        name="faa", spider="find_an_apprenticeship", provider_kind="government"
+    )
+
+    def ids(reference: object) -> tuple[str, ...]:
+        listing = Listing(
+            id=1, source=source, title="Dental Nurse", last_seen=T0,
+            fields={"reference": reference},
+        )  # fmt: skip
+        return to_match_record(listing).source_ids
+
+    assert ids("VAC-1000123456") == ("VAC1000123456",)
+    assert ids("296995") == ()
+    assert ids(None) == ()

@@ -15,6 +15,7 @@ from dedupe.normalize import (
     normalize_address,
     normalize_org,
     normalize_phone,
+    normalize_reference,
     normalize_text,
     normalize_title,
     org_core,
@@ -326,3 +327,19 @@ def test_preprocessed_input_is_the_processors_output(title: str) -> None:
     assert column.sorted_tokens()[0] == " ".join(
         sorted(processor(column.values[0]).split())
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("VAC1000123456", "VAC1000123456", id="vacancy reference"),
+        pytest.param("c9123-24-0456", "C9123240456", id="separators and case go"),
+        pytest.param("412345", None, id="a bare number recurs across sources"),
+        pytest.param("AB12", None, id="too short"),
+        pytest.param("REFERENCE", None, id="letters only"),
+        pytest.param(None, None, id="none"),
+        pytest.param(["VAC1000123456"], None, id="not text"),
+    ],
+)
+def test_normalize_reference(value: object, expected: str | None) -> None:
+    assert normalize_reference(value) == expected

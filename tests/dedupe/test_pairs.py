@@ -134,3 +134,23 @@ def test_placeholder_providers_weigh_nothing() -> None:
 
     assert score("N/A", "-") == score(None, None) == score("", "TBC")
     assert score("N/A", "-") < score("Acme", "Acme")
+
+
+def test_a_shared_vacancy_reference_finds_a_pair_no_other_key_would() -> None:
+    """An aggregator that reworded the title and gave no place or provider
+    still carries the vacancy reference: blocking finds the pair by it."""
+    records = [
+        MatchRecord("a", "faa", "Level 3 Dental Nurse Apprenticeship",
+                    provider="Smile Dental Ltd", outcode="TR1",
+                    source_ids=("VAC1000123456",)),
+        MatchRecord("b", "aggregator", "Apprentice dental nursing (L3)",
+                    source_ids=("VAC1000123456",)),
+        MatchRecord("c", "aggregator", "Apprentice dental nursing (L3)",
+                    source_ids=("VAC1000999999",)),
+    ]  # fmt: skip
+
+    result = match(records)
+
+    assert result.block_counts["source_ids"] == 1
+    pairs = {(p.a, p.b): p for p in result.pairs}
+    assert ("a", "b") in pairs and pairs[("a", "b")].features["source_ids"] == 100.0
