@@ -80,6 +80,8 @@ def write_static(
     with _publishing(out):
         tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
         try:
+            # mkdtemp makes it for its owner alone: a web server reads it too
+            tmp.chmod(0o777 & ~_umask())
             with _snapshot(factory) as snapshot:
                 pages, items = _write_all(
                     snapshot, tmp, base_url.rstrip("/"), page_size, licence
@@ -93,6 +95,12 @@ def write_static(
         _remove_old_versions(out, keep={version.name, previous})
     logger.info("Published %d feed items in %d pages to %s", items, pages, version)
     return StaticSummary(version, pages, items)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -132,3 +133,15 @@ def _wait_for(url: str) -> httpx.Response:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_the_published_folder_is_readable_by_a_web_server(published_db, tmp_path):
+    """Another user (the web server's) reads what the umask lets it read."""
+    previous = os.umask(0o022)
+    try:
+        folder = write_static(published_db.factory, tmp_path / "site").folder
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "export.jsonl").stat().st_mode) == 0o644
