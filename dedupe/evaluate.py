@@ -104,7 +104,7 @@ def evaluate(benchmark_name: str, data_dir: Path | str) -> dict[str, float]:
     sources = {r.id: r.source for r in benchmark.records}
     scores = score_clusters(result.clusters, benchmark.truth, sources, benchmark)
     scores |= {
-        "pairs_compared": float(result.compared),
+        "pairs_compared": result.compared,
         "wall_seconds": round(finished - loaded, 3),
         "load_seconds": round(loaded - started, 3),
         "peak_memory_mb": round(_peak_rss_mb(), 1),

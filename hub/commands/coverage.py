@@ -112,7 +112,8 @@ def _print_coldest(measured: Measured) -> None:
         table.add_row(*_row(area, show_change))
     console.print(table)
     console.print(
-        f"Open now: {report.open_in_person} in person "
+        f"Open as of {stamp(report.as_of)}: "
+        f"{report.open_in_person} in person "
         f"({report.open_unplaced} without a place), {report.open_remote} remote or "
         "national (counted apart, the same for every area). Neighbouring areas share "
         "opportunities; see the CSV's header for what the figures cannot show.",

@@ -134,7 +134,7 @@ def _summary(report: CoverageReport) -> str:
         f'<p>Data as of <time datetime="{_e(stamp(report.as_of))}">'
         f"{_e(stamp(report.as_of))}</time>. In-person opportunities (in person or "
         f"hybrid) within {_e(f'{report.radius_km:g}')} km of each local authority's "
-        "centre, per 10,000 residents. Open now: "
+        "centre, per 10,000 residents. Open at that time: "
         f"{_e(report.open_in_person)} in person, {_e(report.open_remote)} remote or "
         "national (counted separately: they reach every area alike).</p>"
     )
