@@ -355,3 +355,21 @@ def test_links_in_fields_are_http_only() -> None:
         "https://b.example.org/",
     )
     assert _row(rows, "apply_url").a_link == "https://a.example.org/apply"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        pytest.param({"kind": "must_link"}, "decision 0 has no 'at'", id="missing"),
+        pytest.param(
+            {"at": "yesterday", "a": {}, "b": {}, "kind": "must_link"},
+            "'at' must be an ISO 8601 time",
+            id="not a time",
+        ),
+    ],
+)
+def test_a_malformed_decision_is_named_in_words(entry: Any, message: str) -> None:
+    from hub.web.review.transfer import _checked
+
+    with pytest.raises(TransferError, match=message):
+        _checked(entry, 0)

@@ -125,8 +125,13 @@ def _checked(entry: Any, n: int) -> dict[str, Any]:
         at = datetime.fromisoformat(entry["at"])
         names = [(entry[s]["source"], entry[s]["source_key"]) for s in ("a", "b")]
         kind, reviewer = entry["kind"], entry["reviewer"]
-    except (TypeError, KeyError, ValueError) as exc:
-        raise TransferError(f"decision {n} is malformed: {exc!r}") from None
+    except KeyError as exc:
+        raise TransferError(f"decision {n} has no {exc.args[0]!r}") from None
+    except (TypeError, ValueError):
+        raise TransferError(
+            f"decision {n} is malformed: 'at' must be an ISO 8601 time, 'a' and "
+            "'b' each a source and a source_key"
+        ) from None
     if kind not in KINDS or at.tzinfo is None or not isinstance(reviewer, str):
         raise TransferError(f"decision {n}: bad kind, time zone or reviewer")
     reason = entry.get("reason")
