@@ -41,6 +41,7 @@ from storage.models import (
     utcnow,
 )
 from storage.models_match import MatchedListing
+from storage.repository import list_standing_decisions
 from storage.session import transaction
 
 logger = logging.getLogger(__name__)
@@ -272,17 +273,13 @@ def _parse_date(value: str | None) -> date | None:
 
 
 def _decisions(session: Session) -> list[MatchDecision]:
-    """Reviewer decisions in the order taken; an undo or "unsure" clears a pair."""
-    rulings: dict[tuple[str, str], MatchDecision | None] = {}
-    for decision in session.scalars(
-        select(Decision).order_by(Decision.at, Decision.id)
-    ):
-        a, b = sorted((str(decision.listing_a), str(decision.listing_b)))
+    """The rulings that stand (an "unsure", or every decision undone, is none)."""
+    rulings = []
+    for pair, decision in sorted(list_standing_decisions(session).items()):
         if decision.kind in ("must_link", "cannot_link"):
-            rulings[(a, b)] = MatchDecision(a, b, decision.kind)  # type: ignore[arg-type]
-        else:
-            rulings[(a, b)] = None
-    return [r for r in rulings.values() if r is not None]
+            a, b = sorted(str(listing_id) for listing_id in pair)
+            rulings.append(MatchDecision(a, b, decision.kind))  # type: ignore[arg-type]
+    return rulings
 
 
 def _assign(session: Session, result: MatchResult) -> IdAssignment:

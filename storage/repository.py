@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
     CrawlRun,
+    Decision,
     Listing,
     Opportunity,
     OpportunityMember,
@@ -217,3 +218,31 @@ def get_opportunity(session: Session, opportunity_id: str) -> Opportunity | None
         )
     )
     return session.scalar(query)
+
+
+def list_standing_decisions(session: Session) -> dict[tuple[int, int], Decision]:
+    """The decision that stands on each pair of listings (smaller id first).
+
+    Decisions are read in the order taken (at, id). On each pair a decision
+    goes on top of the earlier ones and an ``undo`` takes the top one off, so
+    undoing a decision that replaced another's brings that one back. A pair
+    whose every decision was undone shows its last undo: it waits again.
+    """
+    stacks: dict[tuple[int, int], list[Decision]] = {}
+    last_undo: dict[tuple[int, int], Decision] = {}
+    for decision in session.scalars(
+        select(Decision).order_by(Decision.at, Decision.id)
+    ):
+        a, b = decision.listing_a, decision.listing_b
+        stack = stacks.setdefault((a, b) if a < b else (b, a), [])
+        if decision.kind == "undo":
+            if stack:
+                stack.pop()
+            last_undo[(a, b) if a < b else (b, a)] = decision
+        else:
+            stack.append(decision)
+    return {
+        key: stack[-1] if stack else last_undo[key]
+        for key, stack in stacks.items()
+        if stack or key in last_undo
+    }

@@ -98,6 +98,28 @@ def test_undo_takes_back_a_whole_split_and_only_ones_own(
 
 
 @pytest.mark.db
+def test_undoing_a_decision_that_replaced_anothers_brings_it_back(
+    matched: sessionmaker[Session],
+) -> None:
+    """A reviewer's undo takes back their own word, never a colleague's."""
+    law = _law(matched)
+    with transaction(matched) as session:
+        decide_pair(session, law, "same", "ana", None)
+        decide_pair(session, law, "different", "bea", None)
+
+    assert _undo(matched, "bea") == [law]
+    assert _kinds(matched)[law] == "must_link"
+    match_listings(matched)
+
+    with matched() as session:
+        together = {session.get_one(OpportunityMember, i).opportunity_id for i in law}
+    assert len(together) == 1  # ana's must-link is applied again
+    assert _undo(matched, "bea") == []  # bea has nothing left to take back
+    assert _undo(matched, "ana") == [law]
+    assert _kinds(matched)[law] == "undo"
+
+
+@pytest.mark.db
 def test_an_undo_is_a_new_decision_never_a_delete(
     matched: sessionmaker[Session],
 ) -> None:

@@ -1,9 +1,10 @@
 """Reviewers' decisions: writing them, undoing them, and re-clustering after.
 
 A decision is a row of ``decisions`` and is never deleted or edited: undo is a
-new ``undo`` decision on the same pair, and the latest decision on a pair is
-the one that counts (``dedupe.adapter.match_listings`` reads them the same way
-on every run, so each decision is re-applied until another replaces it).
+new ``undo`` decision on the same pair, which takes back the latest decision
+and lets the one it replaced count again; the decision that stands on a pair
+counts (``dedupe.adapter.match_listings`` reads them the same way on every run,
+so each decision is re-applied until another replaces it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Decision, MatchPair, OpportunityMember, utcnow
 from storage.models_review import DecisionEvidence
+from storage.repository import list_standing_decisions
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +51,9 @@ def pair_slug(key: PairKey) -> str:
 
 
 def latest_decisions(session: Session) -> dict[PairKey, Decision]:
-    """The decision that counts on each pair: the latest by (at, id)."""
-    latest: dict[PairKey, Decision] = {}
-    for decision in session.scalars(
-        select(Decision).order_by(Decision.at, Decision.id)
-    ):
-        latest[pair_key(decision.listing_a, decision.listing_b)] = decision
-    return latest
+    """The decision that counts on each pair (see
+    :func:`storage.repository.list_standing_decisions`)."""
+    return list_standing_decisions(session)
 
 
 def is_open(decision: Decision | None) -> bool:
