@@ -43,3 +43,40 @@ def test_figures_for_the_report_without_postgresql(
 
     assert (figures["tried"], figures["survived"], figures["lost"]) == (0, 0, [])
     assert figures["notes"]
+
+
+def test_a_race_that_never_overlapped_is_run_again_on_an_empty_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tests.reliability.workers as workers
+
+    outcomes = [[workers.NO_OVERLAP], [workers.NO_OVERLAP], []]
+    emptied: list[str] = []
+
+    def race(url: str, folder: Path, seed: int, label: str) -> workers.CaseResult:
+        return workers.CaseResult(label, problems=outcomes.pop(0))
+
+    monkeypatch.setattr(workers, "_race", race)
+    monkeypatch.setattr(workers, "_empty_schema", emptied.append)
+
+    result = run_case("postgresql://x/y", tmp_path, seed=1, label="seed 1")
+
+    assert (result.problems, result.attempts) == ([], 3)
+    assert emptied == ["postgresql://x/y"] * 2
+
+
+def test_a_race_that_never_overlaps_stays_a_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tests.reliability.workers as workers
+
+    def race(url: str, folder: Path, seed: int, label: str) -> workers.CaseResult:
+        return workers.CaseResult(label, problems=[workers.NO_OVERLAP])
+
+    monkeypatch.setattr(workers, "_race", race)
+    monkeypatch.setattr(workers, "_empty_schema", lambda url: None)
+
+    result = run_case("postgresql://x/y", tmp_path, seed=1, label="seed 1")
+
+    assert result.problems == [workers.NO_OVERLAP]
+    assert result.attempts == workers.RACE_ATTEMPTS

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from storage.models import CrawlRun, Listing, Opportunity, OpportunityMember, Source
 from storage.session import make_engine, session_factory
@@ -56,6 +56,8 @@ POOL = "hub-test"
 FAMILIES = ("employer", "charity")
 CRAWLS_PER_FAMILY = 4
 LISTINGS = 40
+NO_OVERLAP = "a crawl finished before the last one started: no full overlap"
+RACE_ATTEMPTS = 3
 CRON = "0 7 * * 1"
 DRIVER_TIMEOUT = 240
 # what must never appear in a worker's log, beside the writers' bad lines
@@ -124,6 +126,7 @@ class CaseResult:
     opportunities: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    attempts: int = 1
 
 
 def plan_boards(seed: int) -> list[Board]:
@@ -379,7 +382,7 @@ def crawl_overlap_problems(runs: list[CrawlRun]) -> list[str]:
     if len(finished) < len(runs) or not runs:
         return ["a crawl run never finished"]
     if max(r.started for r in runs) >= min(finished):
-        return ["a crawl finished before the last one started: no full overlap"]
+        return [NO_OVERLAP]
     return []
 
 
@@ -419,7 +422,32 @@ def count_opportunities(database_url: str) -> int:
 
 
 def run_case(database_url: str, folder: Path, seed: int, label: str) -> CaseResult:
-    """One race of the two workers into ``database_url`` (an empty schema)."""
+    """A race of the two workers into ``database_url`` (an empty schema).
+
+    A race whose eight crawls did not all run at one moment tested less than
+    it should (the workers' polling, on a busy machine, can start one family
+    late): it is run again on an emptied schema, up to ``RACE_ATTEMPTS`` times,
+    and still counts as a problem if it never overlaps.
+    """
+    for attempt in range(1, RACE_ATTEMPTS + 1):
+        result = _race(database_url, folder / f"attempt{attempt}", seed, label)
+        result.attempts = attempt
+        if NO_OVERLAP not in result.problems:
+            break
+        _empty_schema(database_url)
+    return result
+
+
+def _empty_schema(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        schema = connection.scalar(text("SELECT current_schema()"))
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+
+
+def _race(database_url: str, folder: Path, seed: int, label: str) -> CaseResult:
     folder.mkdir(parents=True, exist_ok=True)
     boards = plan_boards(seed)
     registry = write_registry(folder / "sources.toml", boards)
@@ -459,7 +487,8 @@ def run_server_workers(folder: Path, seed: int, size: int) -> dict[str, Any]:
         "lost": [f"{r.label}: {p}" for r in results for p in r.problems[:20]],
         "notes": [
             f"{r.label}: 8 crawls, {r.listings} listings into {r.opportunities} "
-            f"opportunities, {r.seconds:.1f} s, {len(r.problems)} problems"
+            f"opportunities, {r.seconds:.1f} s, {len(r.problems)} problems, "
+            f"overlapping at attempt {r.attempts}"
             for r in results
         ],
     }
