@@ -62,6 +62,8 @@ def peer_records(benchmark: Benchmark) -> list[dict[str, Any]]:
             "id": r.id,
             "source": r.source,
             "title": r.title,
+            "provider": r.provider,
+            "url": r.url,
             "address": r.address,
             "zip": r.outcode,
             "phone": r.phone,

@@ -25,7 +25,14 @@ from dedupe import variables
 Record = dict[str, Any]
 THRESHOLD = 0.5
 FIELDS = {
-    "chicago": (("title", False), ("address", True), ("zip", True), ("phone", True)),
+    "chicago": (
+        ("title", False),
+        ("provider", True),
+        ("url", True),
+        ("address", True),
+        ("zip", True),
+        ("phone", True),
+    ),
     "abt-buy": (("title", False), ("description", True)),
 }
 
@@ -33,7 +40,7 @@ FIELDS = {
 def _variables(benchmark: str) -> list[Any]:
     out: list[Any] = []
     for name, missing in FIELDS[benchmark]:
-        kind = variables.Exact if name == "zip" else variables.String
+        kind = variables.Exact if name in ("zip", "url") else variables.String
         out.append(kind(name, has_missing=missing))
     return out
 

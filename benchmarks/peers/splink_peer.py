@@ -48,6 +48,8 @@ def chicago_settings() -> SettingsCreator:
         link_type="dedupe_only",
         comparisons=[
             cl.JaroWinklerAtThresholds("title", [0.95, 0.88, 0.7]),
+            cl.JaroWinklerAtThresholds("provider", [0.9]),
+            cl.ExactMatch("url"),
             cl.LevenshteinAtThresholds("address", [1, 3]),
             cl.ExactMatch("zip"),
             cl.ExactMatch("phone"),
@@ -84,7 +86,8 @@ def _train(linker: Linker, deterministic: list[Any], em_rules: list[Any]) -> Non
 
 
 def run_chicago(db: DuckDBAPI, records: list[Record]) -> Any:
-    table = db.register(_rows(records, ("title", "address", "zip", "phone")))
+    fields = ("title", "provider", "url", "address", "zip", "phone")
+    table = db.register(_rows(records, fields))
     linker = Linker(table, chicago_settings())
     _train(linker, [block_on("address", "zip")], [block_on("zip"), block_on("phone")])
     predictions = linker.inference.predict(threshold_match_probability=0.1)
