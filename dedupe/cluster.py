@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 Edge = tuple[RecordID, RecordID]
 SAME_SOURCE = "one record per source"
 SCALE = 100  # links are held as integer hundredths of a point: exact sums
+# one int per pair of clusters: the sum of the links between them above, the
+# strongest single link (hundredths, at most 10,000) in the low bits
+_BEST_BITS = 14
+_BEST_MASK = (1 << _BEST_BITS) - 1
+_NOTHING: frozenset[RecordID] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,9 @@ class ClusterOutcome:
 
 @dataclass
 class _State:
-    members: dict[RecordID, set[RecordID]]
-    links: dict[RecordID, dict[RecordID, int]]
-    strongest: dict[RecordID, dict[RecordID, int]]  # best cross pair, hundredths
-    cannot: dict[RecordID, set[RecordID]]
+    members: dict[RecordID, list[RecordID]]
+    links: dict[RecordID, dict[RecordID, int]]  # packed: see _combine
+    cannot: dict[RecordID, set[RecordID]]  # only clusters with a cannot-link
     version: dict[RecordID, int]
     heap: list[tuple[float, RecordID, RecordID, int, int]]
 
@@ -73,11 +77,8 @@ def cluster_records(
         ka, kb = owner[a], owner[b]
         if ka != kb:
             row, value = state.links[ka], round(score * SCALE)
-            row[kb] = row.get(kb, 0) + value
+            row[kb] = _combine(row.get(kb, 0), value << _BEST_BITS | value)
             state.links[kb][ka] = row[kb]
-            best = state.strongest[ka]
-            best[kb] = max(best.get(kb, 0), value)
-            state.strongest[kb][ka] = best[kb]
     for key in sorted(state.links):
         for other in state.links[key]:
             if key < other:
@@ -93,35 +94,40 @@ def _initial_state(
     must_groups: Iterable[set[RecordID]],
     cannot: Iterable[Edge],
 ) -> _State:
-    members: dict[RecordID, set[RecordID]] = {}
+    members: dict[RecordID, list[RecordID]] = {}
     grouped: set[RecordID] = set()
     for group in must_groups:
-        members[min(group)] = set(group)
+        members[min(group)] = sorted(group)
         grouped |= group
     for record_id in ids:
         if record_id not in grouped:
-            members[record_id] = {record_id}
+            members[record_id] = [record_id]
     owner = {m: key for key, ms in members.items() for m in ms}
-    barred: dict[RecordID, set[RecordID]] = {key: set() for key in members}
+    barred: dict[RecordID, set[RecordID]] = {}
     for a, b in cannot:
         if owner[a] == owner[b]:
             logger.warning("must-link outranks the cannot-link %s / %s", a, b)
             continue
-        barred[owner[a]].add(b)
-        barred[owner[b]].add(a)
+        barred.setdefault(owner[a], set()).add(b)
+        barred.setdefault(owner[b], set()).add(a)
     links: dict[RecordID, dict[RecordID, int]] = {key: {} for key in members}
-    strongest: dict[RecordID, dict[RecordID, int]] = {key: {} for key in members}
-    return _State(members, links, strongest, barred, dict.fromkeys(members, 0), [])
+    return _State(members, links, barred, dict.fromkeys(members, 0), [])
+
+
+def _combine(x: int, y: int) -> int:
+    """Two packed links as one: sums added, the stronger single link kept."""
+    best = max(x & _BEST_MASK, y & _BEST_MASK)
+    return ((x >> _BEST_BITS) + (y >> _BEST_BITS)) << _BEST_BITS | best
 
 
 def _average(state: _State, a: RecordID, b: RecordID) -> float:
     size = len(state.members[a]) * len(state.members[b])
-    return state.links[a][b] / (size * SCALE)
+    return (state.links[a][b] >> _BEST_BITS) / (size * SCALE)
 
 
 def _push(state: _State, a: RecordID, b: RecordID, rules: ClusterRules) -> None:
     average = _average(state, a, b)
-    anchored = state.strongest[a][b] >= rules.anchor_threshold * SCALE
+    anchored = state.links[a][b] & _BEST_MASK >= rules.anchor_threshold * SCALE
     if average >= rules.link_threshold and anchored:
         entry = (-average, a, b, state.version[a], state.version[b])
         heapq.heappush(state.heap, entry)
@@ -143,7 +149,7 @@ def _blocked(
     state: _State, a: RecordID, b: RecordID, rules: ClusterRules
 ) -> str | None:
     ma, mb = state.members[a], state.members[b]
-    if state.cannot[a] & mb:
+    if not state.cannot.get(a, _NOTHING).isdisjoint(mb):
         return "reviewer cannot-link"
     if rules.sources is not None:
         if {rules.sources[m] for m in ma} & {rules.sources[m] for m in mb}:
@@ -159,34 +165,27 @@ def _hold(
     for x in state.members[a] if reason != SAME_SOURCE else ():
         for y in state.members[b]:
             outcome.held[(x, y) if x < y else (y, x)] = reason
-    for table in (state.links, state.strongest):
-        table[a].pop(b, None)
-        table[b].pop(a, None)
+    state.links[a].pop(b, None)
+    state.links[b].pop(a, None)
 
 
 def _merge(state: _State, a: RecordID, b: RecordID, rules: ClusterRules) -> None:
     keep, gone = (a, b) if a < b else (b, a)
-    state.members[keep] |= state.members.pop(gone)
-    state.cannot[keep] |= state.cannot.pop(gone)
+    state.members[keep] += state.members.pop(gone)
+    barred = state.cannot.pop(gone, None)
+    if barred:
+        state.cannot.setdefault(keep, set()).update(barred)
     state.version[keep] += 1
     del state.version[gone]
     gone_links = state.links.pop(gone)
     gone_links.pop(keep, None)
     keep_links = state.links[keep]
     keep_links.pop(gone, None)
-    for other, total in gone_links.items():
-        keep_links[other] = keep_links.get(other, 0) + total
+    for other, packed in gone_links.items():
+        keep_links[other] = _combine(keep_links.get(other, 0), packed)
         state.links[other].pop(gone)
-    gone_best = state.strongest.pop(gone)
-    gone_best.pop(keep, None)
-    keep_best = state.strongest[keep]
-    keep_best.pop(gone, None)
-    for other, value in gone_best.items():
-        keep_best[other] = max(keep_best.get(other, 0), value)
-        state.strongest[other].pop(gone)
-    for other, total in keep_links.items():
-        state.links[other][keep] = total
-        state.strongest[other][keep] = keep_best[other]
+    for other, packed in keep_links.items():
+        state.links[other][keep] = packed
         _push(state, keep, other, rules)
 
 
