@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -30,6 +31,9 @@ from hub.web.etag import etag_for, not_modified
 
 # header that says whether an answer was kept from before ("hit") or made now
 CACHE_HEADER = "X-Hub-Cache"
+# how long a request waits for another making the same answer before making
+# its own
+WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class AnswerCache:
         self._answers: OrderedDict[str, Answer] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._making: dict[tuple[int, str], threading.Event] = {}
 
     def get(self, version: int, url: str) -> Answer | None:
         with self._lock:
@@ -76,6 +81,39 @@ class AnswerCache:
                     _, dropped = self._answers.popitem(last=False)
                     self._bytes -= len(dropped.body)
         return made
+
+    def get_or_make(
+        self, version: int, url: str, make: Callable[[], tuple[str, bool]]
+    ) -> Answer:
+        """The kept answer, or one made by ``make`` (body, keep): requests
+        for one URL that arrive while it is being made wait for it, so a new
+        change number costs one making per URL, not one per request."""
+        answer = self.get(version, url)
+        if answer is not None:
+            return answer
+        if self.max_bytes <= 0:  # nothing is kept: nothing to wait for
+            body, keep = make()
+            return self.answer(version, url, body, keep)
+        key = (version, url)
+        with self._lock:
+            making = self._making.get(key)
+            first = making is None
+            if first:
+                making = self._making[key] = threading.Event()
+        assert making is not None
+        if not first:
+            making.wait(WAIT_SECONDS)
+            answer = self.get(version, url)
+            if answer is not None:
+                return answer
+        try:
+            body, keep = make()
+            return self.answer(version, url, body, keep)
+        finally:
+            if first:
+                with self._lock:
+                    self._making.pop(key, None)
+                making.set()
 
     def __len__(self) -> int:
         return len(self._answers)

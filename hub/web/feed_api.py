@@ -73,15 +73,15 @@ def list_opportunities(
     """Filtered, sorted and paged with an opaque cursor (follow ``next``)."""
     centre = find_centre(query.near, context.gazetteer()) if query.near else None
     url, version = str(request.url), context.feed_version()
-    answer = context.answers.get(version, url)
-    if answer is None:
+
+    def make() -> tuple[str, bool]:
         with context.factory() as session:
             page = search(session, query, centre)
             stale = [r.opportunity_id for r in page.rows if r.summary_doc is None]
             goldens = list_goldens(session, stale)
-        body = _list_page(request, context, page, goldens)
-        answer = context.answers.answer(version, url, body, keep=not stale)
-    return answer_response(request, answer)
+        return _list_page(request, context, page, goldens), not stale
+
+    return answer_response(request, context.answers.get_or_make(version, url, make))
 
 
 def _list_page(
@@ -197,14 +197,15 @@ def get_feed(
         )
 
     url, version = str(request.url), context.feed_version()
-    answer = context.answers.get(version, url)
-    if answer is None:
+
+    def make() -> tuple[str, bool]:
         with context.factory() as session:
             page = rpde_page(
                 session, after, query.limit, query.scope, context.licence, next_url
             )
-        answer = context.answers.answer(version, url, page.body, keep=page.stored)
-    return answer_response(request, answer)
+        return page.body, page.stored
+
+    return answer_response(request, context.answers.get_or_make(version, url, make))
 
 
 @router.get("/sources", summary="Sources, their last run and field coverage")

@@ -221,3 +221,49 @@ def test_an_export_changes_only_with_its_etag(feed, make_client, path):
     assert after.headers["ETag"] != before.headers["ETag"]
     assert b"Renamed by matching" in after.content
     assert b"Summer school" in before.content and b"Summer school" not in after.content
+
+
+def test_requests_for_one_url_meanwhile_wait_for_one_making():
+    import threading
+
+    cache = AnswerCache(1 << 20)
+    made, arrived = [], threading.Barrier(2, timeout=5)
+    started = threading.Event()
+
+    def make():
+        made.append(1)
+        started.set()
+        arrived.wait()  # the second request has come in while this one makes
+        return '{"items":[]}', True
+
+    answers = []
+
+    def request(first: bool):
+        if not first:
+            started.wait(5)
+            threading.Timer(0.2, arrived.wait).start()
+        answers.append(cache.get_or_make(7, "/opportunities", make))
+
+    threads = [threading.Thread(target=request, args=(f,)) for f in (True, False)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert len(made) == 1
+    assert len({a.etag for a in answers}) == 1 and len(answers) == 2
+    assert sorted(a.kept for a in answers) == [False, True]
+
+
+def test_a_cache_keeping_nothing_makes_every_answer():
+    cache = AnswerCache(0)
+    made = []
+
+    def make():
+        made.append(1)
+        return '{"items":[]}', True
+
+    cache.get_or_make(1, "/feed", make)
+    cache.get_or_make(1, "/feed", make)
+
+    assert len(made) == 2 and len(cache) == 0
