@@ -4,6 +4,7 @@ headers, decisions that reach the feed, export and import."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -356,3 +357,36 @@ def _law_pair(factory: sessionmaker[Session]) -> tuple[int, int]:
         listing_id(factory, "brightpath", "law-1"),
         listing_id(factory, "jobs_board", "law-2"),
     )
+
+
+def test_a_decision_made_on_a_stale_page_does_not_replace_a_colleagues(
+    make_client: Callable[..., Client], matched: sessionmaker[Session]
+) -> None:
+    ana = _signed_in(make_client)
+    bea = make_client()
+    add_reviewer(bea.app.state.hub.factory, "bea", "reviewer")
+    assert bea.sign_in("bea").status_code == 303
+    a = listing_id(matched, "brightpath", "law-1")
+    b = listing_id(matched, "jobs_board", "law-2")
+    page = f"/review/pairs/{a}-{b}"
+    seen = re.search(r'name="seen" value="([^"]*)"', bea.get(page).text)
+    assert seen is not None and seen.group(1) == "0"  # nothing decided yet
+
+    ana.post(f"{page}/decide", data={"csrf_token": ana.csrf(), "said": "same"})
+    stale = bea.post(
+        f"{page}/decide",
+        data={"csrf_token": bea.csrf(), "said": "different", "seen": seen.group(1)},
+    )
+    shown = bea.get(stale.headers["location"])
+
+    assert stale.status_code == 303 and "overtaken=1" in stale.headers["location"]
+    assert [k for *_, k, _ in _decisions(matched)] == ["must_link"]
+    assert 'id="overtaken"' in shown.text and 'name="seen" value="' in shown.text
+    fresh = re.search(r'name="seen" value="([^"]*)"', shown.text)
+    assert fresh is not None
+    again = bea.post(
+        f"{page}/decide",
+        data={"csrf_token": bea.csrf(), "said": "different", "seen": fresh.group(1)},
+    )
+    assert "overtaken" not in again.headers["location"]
+    assert [k for *_, k, _ in _decisions(matched)] == ["must_link", "cannot_link"]

@@ -118,6 +118,7 @@ def pair_page(
     unsure: str | None = None,
     saved: str | None = None,
     undone: str | None = None,
+    overtaken: str | None = None,
 ) -> Response:
     key = _key_or_404(a, b)
     wanted = _filter(source, type, unsure)
@@ -142,6 +143,7 @@ def pair_page(
             "query": filter_query(wanted),
             "saved": saved if saved in SAID else None,
             "undone": undone,
+            "overtaken": overtaken,
         }
         return render(request, "pair.html", values)
 
@@ -164,12 +166,20 @@ def decide(
     source: Annotated[str, Form()] = "",
     type: Annotated[str, Form()] = "",
     unsure: Annotated[str, Form()] = "",
+    seen: Annotated[str | None, Form(max_length=20)] = None,
 ) -> Response:
+    """Record the decision; ``seen`` is the id of the decision that counted
+    when the page was shown (0 for none): if another reviewer's has
+    replaced it since, nothing is saved and the page shows theirs."""
     key = _key_or_404(a, b)
     wanted = _filter(source, type, unsure)
     reviewer = active.reviewer.name if active.reviewer else ""
     with transaction(review.factory) as session:
         _load_pair(session, key)
+        if said != "skip" and _overtaken(session, key, seen):
+            return RedirectResponse(
+                _pair_url(key, wanted, overtaken="1"), status_code=303
+            )
         if said == "skip":
             add_skipped(session, active.id, pair_slug(key))
         else:
@@ -181,6 +191,13 @@ def decide(
         found = next_pair(_queue(session, skipped, wanted), after=key)
     target = _pair_url(found.key if found else None, wanted, saved=said)
     return RedirectResponse(target, status_code=303)
+
+
+def _overtaken(session: Session, key: PairKey, seen: str | None) -> bool:
+    if seen is None:  # a client that does not say what it saw
+        return False
+    current = latest_decisions(session).get(key)
+    return seen != str(current.id if current is not None else 0)
 
 
 def _skipped_now(skipped: tuple[str, ...], key: PairKey, said: str) -> tuple[str, ...]:
