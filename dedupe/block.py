@@ -247,6 +247,9 @@ def _thinned(
     other way, every other member against the new and changed ones.
     """
     members = members[prep.title.codes[members] >= 0]
+    if _unchanged(members, last, cache.changed):
+        assert last is not None
+        return last
     keep = len(members) if config.thin_top_k is None else config.thin_top_k + 1
     keep = max(min(keep, len(members)), 1)
     redo, fresh = _to_redo(members, last, cache.changed, keep)
@@ -261,6 +264,15 @@ def _thinned(
         assert last is not None
         _merge_rows(members, last, redo, fresh, fresh_scores, (rows, scores))
     return Thinned(members, rows, scores)
+
+
+def _unchanged(
+    members: np.ndarray, last: Thinned | None, changed: np.ndarray | None
+) -> bool:
+    """The block holds what it held last time, none of it changed since."""
+    if last is None or changed is None or len(members) != len(last.members):
+        return False
+    return bool(np.array_equal(members, last.members) and not changed[members].any())
 
 
 def _nearest_rows(

@@ -6,6 +6,7 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from operator import itemgetter
 
 import numpy as np
 
@@ -450,11 +451,9 @@ def _settle(
 ) -> list[ScoredPair]:
     """Auto pairs the clustering kept apart go to review, with the reason."""
     settled = []
-    for key in sorted(pairs):
-        pair = pairs[key]
-        if pair.band == "auto" and cluster_of.get(pair.a, pair.a) != cluster_of.get(
-            pair.b, pair.b
-        ):
+    cluster = cluster_of.get
+    for key, pair in sorted(pairs.items(), key=itemgetter(0)):
+        if pair.band == "auto" and pair.b not in cluster(pair.a, ()):
             reason = held.get(key, CHAINING)
             note = f"{NOTE}not merged: {reason}"
             pair = replace(pair, band="review", explanation=pair.explanation + note)
