@@ -87,10 +87,6 @@ _BOILERPLATE = re.compile(
     r"|\bprotected characteristics?\b|\bdisability confident\b|\bdiversity\b"
     r"|\breasonable adjustments?\b|\bguaranteed interview"
 )
-_ELIGIBILITY_CONTEXT = re.compile(
-    r"\b(?:open to|for|eligib\w*|must|priority|prioritis\w*|if you|aimed at"
-    r"|designed for|with|who|you are|you have|criteria|applicants?)\b"
-)
 _CRITERIA = (
     ("free_school_meals", r"\bfree school meals\b|\bfsm\b|\bpupil premium\b"),
     (
@@ -126,6 +122,27 @@ _CRITERIA = (
 )
 _CRITERIA_PATTERNS = tuple((code, re.compile(pattern)) for code, pattern in _CRITERIA)
 _NEEDS_CONTEXT = frozenset({"disability"})
+# disability is a criterion only where it is the applicant's ("open to students
+# with a disability", "disabled applicants", "if you have a long-term
+# condition"), not the work's ("learning disability care", "support adults
+# with learning disabilities")
+_APPLICANT = (
+    r"(?:applicants?|students?|young (?:people|adults)|candidates?|participants?"
+    r"|learners?|pupils?|graduates?|school leavers?|you)"
+)
+_APPLICANT_DISABILITY = re.compile(
+    rf"\b{_APPLICANT} (?:\w+ ){{0,3}}(?:with|who (?:have|are|has|is))\b"
+    rf"|\bdisabled {_APPLICANT}\b|\bif you (?:have|are|consider yourself)\b"
+)
+_DISABILITY_WORK = re.compile(
+    r"\bdisabilit(?:y|ies) (?:care|services?|nurs\w*|support|teams?|units?|wards?"
+    r"|homes?|settings?|providers?|practitioners?|workers?|student nurses?)\b"
+    r"|\b(?:support|supporting|care for|caring for|work with|working with|look after"
+    r"|looking after)\b(?:\s+\w+){0,4}\s+(?:with|who have)\b"
+    # help with applying, which every employer owes, is no criterion of the role
+    r"|\bapplication (?:form|process)\b|\balternative (?:methods?|formats?)\b"
+    r"|\binterview all disabled\b|\binterview is guaranteed\b|\bunder-?represented\b"
+)
 
 _PLACE = r"[A-Z][\w'’-]*(?:(?:\s+(?:and|&|of|upon|on|the|or)|,)?\s+[A-Z][\w'’-]*)*"
 _REGION = re.compile(
@@ -250,9 +267,16 @@ def _read_criteria(sentence: str, folded: str, found: _Found) -> None:
     for code, pattern in _CRITERIA_PATTERNS:
         if not pattern.search(folded):
             continue
-        if code in _NEEDS_CONTEXT and not _ELIGIBILITY_CONTEXT.search(folded):
+        if code in _NEEDS_CONTEXT and not _applicants(folded):
             continue
         _add_criterion(code, sentence, found)
+
+
+def _applicants(folded: str) -> bool:
+    """The sentence speaks of who may apply, not of the work's own field."""
+    return bool(
+        _APPLICANT_DISABILITY.search(folded) and not _DISABILITY_WORK.search(folded)
+    )
 
 
 def _read_region(sentence: str, found: _Found) -> None:

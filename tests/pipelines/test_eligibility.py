@@ -176,6 +176,16 @@ def test_school_years(text: str, years: list[str]) -> None:
             id="long-term health condition",
         ),
         pytest.param(
+            "Disabled students are especially encouraged to apply.",
+            "disability",
+            id="disabled students",
+        ),
+        pytest.param(
+            "Tell us if you have a disability or long-term condition.",
+            "disability",
+            id="if you have",
+        ),
+        pytest.param(
             "You must live in Greater Manchester.", "region", id="live in a region"
         ),
     ],
@@ -204,6 +214,23 @@ def test_criteria(text: str, code: str) -> None:
         pytest.param("You must live in the UK.", id="UK residency is not a region"),
         pytest.param("Students living in Year 12 halls.", id="Year is not a place"),
         pytest.param("Disability access is available at the venue.", id="access"),
+        pytest.param(
+            "Our vision is for outstanding learning disability care in the trust.",
+            id="the work's field, not the applicant",
+        ),
+        pytest.param(
+            "You will support adults with learning disabilities to live well.",
+            id="who the work cares for",
+        ),
+        pytest.param(
+            "A team for people with disabilities and their families.",
+            id="a service's users",
+        ),
+        pytest.param(
+            "If you have a disability that makes the application form hard to "
+            "complete, ask us for another way to apply.",
+            id="help with applying",
+        ),
     ],
 )
 def test_no_false_criteria(text: str) -> None:
