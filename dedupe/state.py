@@ -68,12 +68,12 @@ class MatchState:
         )
         exact = self.matched
         rows, fresh = self._rows(records)
-        previous, alive = self.prep.records, self.prep.alive
+        previous, alive = self.prep.records, self.prep.alive.tolist()
+        known = len(previous)
         edited = [
             k
-            for k, row in enumerate(rows.tolist())
-            if row < len(previous)
-            and not (alive[row] and _same(previous[row], records[k]))
+            for k, (row, record) in enumerate(zip(rows.tolist(), records, strict=True))
+            if row < known and not (alive[row] and _same(previous[row], record))
         ]
         update = arrays.unique(
             np.concatenate([np.flatnonzero(fresh), np.array(edited, dtype=np.int64)])
