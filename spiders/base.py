@@ -10,6 +10,7 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
+from spiders.drops import count_spider_drop
 from spiders.items import ListingItem
 from spiders.middlewares import http_link
 
@@ -62,7 +63,7 @@ class BaseSpider(scrapy.Spider):
         return data, found
 
     def bad_document(self, response: Response, reason: str) -> None:
-        self.crawler.stats.inc_value("dropped/bad_document")
+        count_spider_drop(self.crawler.stats, "bad_document")
         logger.warning("%s: skipped %s: %s", self.name, response.url, reason[:300])
 
     def follow_http(

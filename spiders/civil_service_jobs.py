@@ -25,6 +25,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from spiders.base import BaseSpider
+from spiders.drops import count_spider_drop
 from spiders.items import ListingItem
 
 SITE = "https://www.civilservicejobs.service.gov.uk"
@@ -103,7 +104,7 @@ class CivilServiceJobsSpider(BaseSpider):
         link = box.css("h3.search-results-job-box-title a")
         vacancy = vacancy_number(link.attrib.get("href", ""))
         if vacancy is None:
-            self.crawler.stats.inc_value("dropped/no_vacancy_number")
+            count_spider_drop(self.crawler.stats, "no_vacancy_number")
             self.logger.warning("A result without a vacancy number: %s", response.url)
             return None
         return self.listing(

@@ -34,6 +34,7 @@ from scrapy.http import Response
 
 from spiders.args import table
 from spiders.base import BaseSpider
+from spiders.drops import count_spider_drop
 from spiders.items import ListingItem
 
 DEFAULT_BASE_URL = "https://api.apprenticeships.education.gov.uk/vacancies/vacancy"
@@ -214,7 +215,7 @@ class FindAnApprenticeshipSpider(BaseSpider):
             _text(vacancy.get("vacancyReference")) if _is_dict(vacancy) else None
         )
         if reference is None:
-            self.crawler.stats.inc_value("dropped/no_vacancy_reference")
+            count_spider_drop(self.crawler.stats, "no_vacancy_reference")
             return None
         url = _text(vacancy.get("vacancyUrl")) or VACANCY_PAGE.format(reference)
         return self.listing(

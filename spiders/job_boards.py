@@ -20,6 +20,7 @@ from scrapy.http import Response
 
 from spiders.args import flag
 from spiders.base import BaseSpider
+from spiders.drops import count_spider_drop
 from spiders.items import ListingItem
 
 Posting = dict[str, Any]
@@ -75,7 +76,7 @@ class JobBoardSpider(BaseSpider):
         document = self.document(response, self.postings_key)
         for posting in document[1] if document else []:
             if not isinstance(posting, dict):
-                self.crawler.stats.inc_value("dropped/not_a_posting")
+                count_spider_drop(self.crawler.stats, "not_a_posting")
                 continue
             item = self.guarded(self._parse_posting, response, posting)
             if item is not None:
@@ -341,7 +342,7 @@ class SmartRecruitersSpider(JobBoardSpider):
             if isinstance(posting, dict):
                 yield from self._summary_or_details(response, posting)
             else:
-                self.crawler.stats.inc_value("dropped/not_a_posting")
+                count_spider_drop(self.crawler.stats, "not_a_posting")
         following = next_offset(data, len(content))
         if following is not None and page < self.max_pages:
             yield self._page_request(following, page + 1)

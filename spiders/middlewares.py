@@ -58,6 +58,8 @@ from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
+from spiders.drops import count_spider_drop
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -528,4 +530,4 @@ class SizeLimitMiddleware:
         limit = request.meta.get("download_maxsize", self.maxsize)
         received = self._received.pop(request, 0)
         if "max size" in str(exception) or (limit and received > limit):
-            self.crawler.stats.inc_value("dropped/response_too_large")
+            count_spider_drop(self.crawler.stats, "response_too_large")

@@ -37,7 +37,6 @@ URL_FIELDS = (
     "canonical_apply_url",
 )
 # spider-side counters named like drops: not items that reached the pipelines
-SPIDER_DROPS = ("dropped/not_a_posting", "dropped/response_too_large")
 
 
 @dataclass
@@ -168,10 +167,8 @@ def run_problems(run: ChildRun) -> list[str]:
 
 def uncounted_drops(stats: dict[str, Any]) -> str | None:
     """Items the pipelines dropped without a ``dropped/<reason>`` count."""
-    counted = sum(
-        v
-        for k, v in stats.items()
-        if k.startswith("dropped/") and k not in SPIDER_DROPS
+    counted = sum(v for k, v in stats.items() if k.startswith("dropped/")) - sum(
+        v for k, v in stats.items() if k.startswith("spider_dropped/")
     )
     dropped = stats.get("item_dropped_count", 0)
     if counted == dropped:

@@ -139,3 +139,27 @@ def test_a_missing_or_open_closed_listing_and_an_uncounted_drop_are_reported() -
         "lost: s 'k3'",
     ]
     assert run_problems(run) == ["s: 1 items dropped but 0 counted by reason"]
+
+
+@pytest.mark.parametrize(
+    ("stats", "expected"),
+    [
+        pytest.param(
+            {"dropped/bad_document": 1, "spider_dropped/bad_document": 1},
+            None,
+            id="a spider's drop is no item's",
+        ),
+        pytest.param(
+            {"dropped/no_title": 2, "item_dropped_count": 2}, None, id="pipelines"
+        ),
+        pytest.param(
+            {"item_dropped_count": 1},
+            "1 items dropped but 0 counted by reason",
+            id="a drop without its reason",
+        ),
+    ],
+)
+def test_every_drop_is_counted_once_by_reason(stats, expected):
+    from tests.reliability.replay import uncounted_drops
+
+    assert uncounted_drops(stats) == expected

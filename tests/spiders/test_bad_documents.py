@@ -49,6 +49,8 @@ def test_a_board_answering_garbage_is_a_counted_drop(
 
     assert list(spider.parse(response)) == []
     assert spider.crawler.stats.get_value("dropped/bad_document") == 1
+    # a spider's drop: no item was made, so none is in item_dropped_count
+    assert spider.crawler.stats.get_value("spider_dropped/bad_document") == 1
     assert "skipped https://boards.example/api" in caplog.text
 
 
