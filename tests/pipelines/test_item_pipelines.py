@@ -117,6 +117,34 @@ def test_a_numeric_key_and_title_are_kept_as_text(crawler):
     assert (item.source_key, item.title) == ("12345", "2026")
 
 
+def test_a_field_that_is_not_text_is_emptied_and_counted(crawler):
+    """An API that sends a list where text belongs (seen in hostile answers)."""
+    item = run(
+        crawler,
+        listing(
+            description_html=["<p>a</p>", None],
+            reference=40517,
+            pay_text={"min": 1},
+            location_texts=[1, "Leeds", None, {"x": 1}],
+            categories="not a list",
+        ),
+    )
+
+    assert item.description_html is None and item.description_text is None
+    assert item.reference == "40517"
+    assert item.pay_text is None
+    assert item.location_texts == ["1", "Leeds"]
+    assert item.categories == []
+    stats = crawler.stats.get_stats()
+    assert {k: v for k, v in stats.items() if k.startswith("not_text/")} == {
+        "not_text/description_html": 1,
+        "not_text/reference": 1,
+        "not_text/pay_text": 1,
+        "not_text/location_texts": 1,
+        "not_text/categories": 1,
+    }
+
+
 def test_a_script_apply_link_is_removed(crawler):
     item = run(crawler, listing(apply_url="javascript:alert(1)"))
 
