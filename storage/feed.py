@@ -496,6 +496,17 @@ class FeedPosition:
     opportunity_id: str
 
 
+def _as_published() -> tuple[ColumnElement[bool], Any, Any]:
+    """Whether the stored record is of the opportunity's change number, and
+    its state and scope as publishing recorded them where it is (matching
+    rewrites the opportunity's own columns before publishing numbers the
+    change). For queries joining ``opportunity_search`` to ``opportunities``."""
+    fresh = OpportunitySearch.doc_change_no == Opportunity.change_no
+    state = case((fresh, OpportunitySearch.state), else_=Opportunity.state)
+    in_scope = case((fresh, OpportunitySearch.in_scope), else_=Opportunity.in_scope)
+    return fresh, state, in_scope
+
+
 def list_feed_page(
     session: Session, after: FeedPosition | None, limit: int
 ) -> list[Row[Any]]:
@@ -509,19 +520,13 @@ def list_feed_page(
     what to make it from); and ``has_events``, whether a merge or split of the
     id was recorded after ``after`` (:func:`list_id_events` then names them).
     """
-    fresh = OpportunitySearch.doc_change_no == Opportunity.change_no
+    fresh, state, in_scope = _as_published()
     query = (
         select(
             Opportunity.id,
-            # as publishing recorded them: matching rewrites the opportunity's
-            # own columns before publishing gives the change a number
-            case((fresh, OpportunitySearch.state), else_=Opportunity.state).label(
-                "state"
-            ),
+            state.label("state"),
             Opportunity.merged_into,
-            case((fresh, OpportunitySearch.in_scope), else_=Opportunity.in_scope).label(
-                "in_scope"
-            ),
+            in_scope.label("in_scope"),
             Opportunity.modified,
             Opportunity.change_no,
             case((fresh, OpportunitySearch.feed_doc), else_=None).label("feed_doc"),
@@ -616,9 +621,7 @@ def list_published_golden(
     the golden record: matching rewrites that before publishing records the
     change, and an export must change only with a recorded change (its ETag).
     """
-    fresh = OpportunitySearch.doc_change_no == Opportunity.change_no
-    state = case((fresh, OpportunitySearch.state), else_=Opportunity.state)
-    in_scope = case((fresh, OpportunitySearch.in_scope), else_=Opportunity.in_scope)
+    fresh, state, in_scope = _as_published()
     unstored = type_coerce(case((fresh, null()), else_=Opportunity.golden), JSON)
     order = (Opportunity.modified, Opportunity.id)
     query = (

@@ -234,11 +234,12 @@ def list_standing_decisions(session: Session) -> dict[tuple[int, int], Decision]
         select(Decision).order_by(Decision.at, Decision.id)
     ):
         a, b = decision.listing_a, decision.listing_b
-        stack = stacks.setdefault((a, b) if a < b else (b, a), [])
+        key = (a, b) if a < b else (b, a)
+        stack = stacks.setdefault(key, [])
         if decision.kind == "undo":
             if stack:
                 stack.pop()
-            last_undo[(a, b) if a < b else (b, a)] = decision
+            last_undo[key] = decision
         else:
             stack.append(decision)
     return {

@@ -56,6 +56,8 @@ def _nul_names(encoded: bytes) -> list[str]:
 
 
 def _is_form(scope: Scope) -> bool:
+    if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+        return False  # no body: the feed's requests stop here
     headers = dict(scope.get("headers") or [])
     return headers.get(b"content-type", b"").split(b";")[0].strip() == FORM
 
