@@ -87,8 +87,9 @@ def candidate_keys(
     found: list[np.ndarray] = []
     counts: dict[str, int] = {}
     kept: dict[tuple[str, int], Thinned] = {}
+    order = HashOrder.of(prep)
     for kind in config.block_keys:
-        rows, keys = _entries(prep, kind)
+        rows, keys = order.sorted(*_entries(prep, kind))
         kind_keys, oversize = _kind_pairs(prep, kind, rows, keys, config, cache, kept)
         if config.cross_source_only and len(kind_keys):
             left, right = unpack(kind_keys)
@@ -102,6 +103,38 @@ def candidate_keys(
     keys = unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
     logger.debug("blocking produced %d candidate pairs: %s", len(keys), counts)
     return keys, counts
+
+
+@dataclass(frozen=True)
+class HashOrder:
+    """Sorts (row, key) entries by key, then by the hash of the record id.
+
+    One sort of one int64 per entry, the key above the row's rank in id-hash
+    order, instead of a two-key ``np.lexsort``: the same order (ranks follow
+    the hashes, ties in row order), several times faster.
+    """
+
+    by_rank: np.ndarray  # the row at each rank
+    rank: np.ndarray  # the rank of each row
+    bits: int  # bits a rank takes
+
+    @classmethod
+    def of(cls, prep: Prepared) -> HashOrder:
+        by_rank = np.argsort(prep.id_hash, kind="stable")
+        rank = np.empty_like(by_rank)
+        rank[by_rank] = np.arange(len(by_rank))
+        return cls(by_rank, rank, max(len(by_rank) - 1, 1).bit_length())
+
+    def sorted(
+        self, rows: np.ndarray, keys: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        codes, values = keys, None
+        if len(keys) and int(keys.max()) >= 1 << (63 - self.bits):
+            values, codes = unique_inverse(keys)  # too wide: number them densely
+        ordered = np.sort((codes << self.bits) | self.rank[rows])
+        rows = self.by_rank[ordered & ((1 << self.bits) - 1)]
+        codes = ordered >> self.bits
+        return rows, codes if values is None else values[codes]
 
 
 def _entries(prep: Prepared, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -198,8 +231,7 @@ def _kind_pairs(
     cache: BlockCache,
     kept: dict[tuple[str, int], Thinned],
 ) -> tuple[np.ndarray, int]:
-    order = np.lexsort((prep.id_hash[rows], keys))
-    rows, keys = rows[order], keys[order]
+    """Pairs of one kind's blocks, from its entries in ``HashOrder`` order."""
     starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
     sizes = np.diff(np.append(starts, len(keys)))
     small = (sizes >= 2) & (sizes <= config.max_block_size)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from dedupe import MatchConfig, MatchRecord, match
-from dedupe.block import block_records
+from dedupe.block import HashOrder, block_records
 from dedupe.prepared import prepare
 
 
@@ -119,3 +120,23 @@ def test_cross_source_only() -> None:
     pairs, _ = block_records(prepare(records), config)
 
     assert pairs == {(0, 1), (0, 3), (1, 2), (2, 3)}
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        pytest.param([5, 3, 5, 3, 9, 5, 0, 3], id="narrow keys"),
+        pytest.param(
+            [1 << 60, 3, 1 << 60, 3, (1 << 40) + 7, 1 << 60, 0, 3], id="wide keys"
+        ),
+    ],
+)
+def test_hash_order_is_key_then_id_hash(keys: list[int]) -> None:
+    """Entries sort by key, then by record-id hash: the order a two-key lexsort
+    gives, whether the keys fit beside the ranks or must be numbered first."""
+    prep = prepare([MatchRecord(id=f"r{k}", source="s", title="t") for k in range(6)])
+    rows = np.array([0, 1, 2, 3, 4, 5, 1, 2], dtype=np.int64)
+    wanted = np.lexsort((prep.id_hash[rows], np.array(keys)))
+    got_rows, got_keys = HashOrder.of(prep).sorted(rows, np.array(keys, np.int64))
+    assert got_rows.tolist() == rows[wanted].tolist()
+    assert got_keys.tolist() == np.array(keys)[wanted].tolist()
