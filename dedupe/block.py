@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from dedupe.arrays import member, unique, unique_inverse
+from dedupe.arrays import member, unique_inverse
 from dedupe.config import MatchConfig
 from dedupe.normalize import PREPROCESSED
 from dedupe.prepared import Prepared
@@ -68,15 +68,50 @@ class Thinned:
     members: np.ndarray
     rows: np.ndarray  # (members, keep) rows, -1 = none
     scores: np.ndarray  # (members, keep) uint8
+    entries: int = field(init=False)  # (member, nearest other) entries
+
+    def __post_init__(self) -> None:
+        self.entries = int(np.count_nonzero(_others(self)))
+
+
+@dataclass(frozen=True)
+class KindBlocks:
+    """One key kind's blocks: their keys (sorted) and sizes."""
+
+    keys: np.ndarray
+    sizes: np.ndarray
+
+    def sizes_of(self, keys: np.ndarray) -> np.ndarray:
+        """The size each of ``keys`` (sorted) had, 0 for a block not here."""
+        if not len(self.keys):
+            return np.zeros(len(keys), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[at] == keys, self.sizes[at], 0)
 
 
 @dataclass
 class BlockCache:
-    """Thinned blocks of the last run, reused where none of their members
-    changed and updated row by row where some did."""
+    """What blocking left for the next run: its thinned blocks (reused where
+    none of their members changed, updated row by row where some did), each
+    kind's block sizes, and the candidate pairs with their support: how many
+    block entries (a pair of a small block, a record's nearest in a thinned
+    one) produced each. A run that knows which rows changed since then takes
+    the pairs that cannot have moved from here and recounts only the rest."""
 
     thinned: dict[tuple[str, int], Thinned] = field(default_factory=dict)
     changed: np.ndarray | None = None  # bool per row, since the cache was filled
+    blocks: dict[str, KindBlocks] = field(default_factory=dict)
+    pairs: np.ndarray | None = None  # sorted distinct candidate pair keys
+    support: np.ndarray | None = None  # int32 per pair
+    alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # pairs the last run brought up to date found that the run before did not
+    # have between the same rows: every pair touching a changed row and the
+    # new ones of unchanged rows (None after blocking afresh)
+    added: np.ndarray | None = None
+
+
+class StaleCache(Exception):
+    """The cache cannot be brought up to date; block everything afresh."""
 
 
 def candidate_keys(
@@ -84,25 +119,262 @@ def candidate_keys(
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Sorted unique pair keys over the live rows, and pairs per key kind."""
     cache = BlockCache() if cache is None else cache
+    order = HashOrder.of(prep)
+    if _can_update(cache, config):
+        try:
+            return _updated_keys(prep, config, cache, order)
+        except StaleCache as stale:
+            logger.warning("blocking afresh: %s", stale)
     found: list[np.ndarray] = []
     counts: dict[str, int] = {}
     kept: dict[tuple[str, int], Thinned] = {}
-    order = HashOrder.of(prep)
+    blocks: dict[str, KindBlocks] = {}
     for kind in config.block_keys:
         rows, keys = order.sorted(*_entries(prep, kind))
-        kind_keys, oversize = _kind_pairs(prep, kind, rows, keys, config, cache, kept)
+        kind_keys, oversize, blocks[kind] = _kind_pairs(
+            prep, kind, rows, keys, config, cache, kept
+        )
         if config.cross_source_only and len(kind_keys):
             left, right = unpack(kind_keys)
             source = prep.text["source"].codes
             kind_keys = kind_keys[source[left] != source[right]]
-        counts[kind] = len(kind_keys)
-        if oversize:
-            counts[f"{kind}:oversize_blocks"] = oversize
+        _count(counts, kind, len(kind_keys), oversize)
         found.append(kind_keys)
-    cache.thinned, cache.changed = kept, None
-    keys = unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    keys, support = _runs(np.sort(np.concatenate(found)) if found else EMPTY)
+    cache.thinned, cache.changed, cache.blocks = kept, None, blocks
+    cache.pairs, cache.support, cache.alive = keys, support, prep.alive.copy()
+    cache.added = None
     logger.debug("blocking produced %d candidate pairs: %s", len(keys), counts)
     return keys, counts
+
+
+EMPTY = np.zeros(0, dtype=np.int64)
+# block statuses by size: all pairs, thinned to the nearest titles, dropped
+ALL_PAIRS, THINNED, DROPPED = 0, 1, 2
+
+
+def _count(counts: dict[str, int], kind: str, pairs: int, oversize: int) -> None:
+    counts[kind] = pairs
+    if oversize:
+        counts[f"{kind}:oversize_blocks"] = oversize
+
+
+def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct keys of sorted ``ordered`` and how often each occurs."""
+    if not len(ordered):
+        return ordered, np.zeros(0, dtype=np.int32)
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    support = np.diff(np.append(starts, len(ordered))).astype(np.int32)
+    return ordered[starts], support
+
+
+def _can_update(cache: BlockCache, config: MatchConfig) -> bool:
+    # with cross_source_only a kind's pair count is not one its blocks' sizes give
+    return (
+        cache.changed is not None
+        and cache.pairs is not None
+        and not config.cross_source_only
+        and set(cache.blocks) == set(config.block_keys)
+    )
+
+
+def _status(sizes: np.ndarray, config: MatchConfig) -> np.ndarray:
+    return np.where(
+        sizes <= config.max_block_size,
+        ALL_PAIRS,
+        np.where(sizes <= config.hard_block_size, THINNED, DROPPED),
+    )
+
+
+def _updated_keys(
+    prep: Prepared, config: MatchConfig, cache: BlockCache, order: HashOrder
+) -> tuple[np.ndarray, dict[str, int]]:
+    """``candidate_keys`` from the cache and the rows changed since it was
+    filled; the same keys and counts as blocking afresh.
+
+    Every pair touching a changed or removed row is dropped and the pairs of
+    changed rows are counted again from their blocks. A pair of two unchanged
+    rows keeps its support but where its block changed status (all pairs,
+    thinned, dropped) or one of the two lost or gained the other among its
+    nearest titles: those entries are taken off as the cache has them and put
+    on as they are now.
+    """
+    assert cache.changed is not None and cache.pairs is not None
+    changed = cache.changed & prep.alive
+    unchanged = prep.alive & ~cache.changed
+    gained: list[np.ndarray] = []
+    lost: list[np.ndarray] = []
+    counts: dict[str, int] = {}
+    kept: dict[tuple[str, int], Thinned] = {}
+    blocks: dict[str, KindBlocks] = {}
+    for kind in config.block_keys:
+        rows, keys = order.sorted(*_entries(prep, kind))
+        starts, sizes = _block_bounds(keys)
+        now = KindBlocks(keys[starts], sizes)
+        status = _status(sizes, config)
+        was = _status(cache.blocks[kind].sizes_of(now.keys), config)
+        touched = np.add.reduceat(changed[rows].astype(np.int64), starts) > 0
+        changes = _BlockChanges(prep, kind, rows, keys, changed, unchanged, cache, kept)
+        small = status == ALL_PAIRS
+        changes.all_pairs(
+            starts, sizes, small & (was == ALL_PAIRS) & touched, was, True
+        )
+        changes.all_pairs(starts, sizes, small & (was != ALL_PAIRS), was, False)
+        for at in np.flatnonzero(status != ALL_PAIRS).tolist():
+            changes.oversize(
+                int(starts[at]), int(sizes[at]), int(status[at]), int(was[at]), config
+            )
+        gained += changes.gained
+        lost += changes.lost
+        pairs = (sizes[small] * (sizes[small] - 1) // 2).sum()
+        pairs += sum(block.entries for name, block in kept.items() if name[0] == kind)
+        _count(counts, kind, int(pairs), int(np.count_nonzero(~small)))
+        blocks[kind] = now
+    pairs, support, cache.added = _updated_support(cache, unchanged, gained, lost)
+    cache.thinned, cache.changed, cache.blocks = kept, None, blocks
+    cache.pairs, cache.support, cache.alive = pairs, support, prep.alive.copy()
+    logger.debug("blocking updated %d candidate pairs: %s", len(pairs), counts)
+    return pairs, counts
+
+
+class _BlockChanges:
+    """Entries one kind's blocks gained and lost since the cache was filled,
+    as pair keys: all entries touching a changed row (their pairs were
+    dropped), and those of two unchanged rows that moved."""
+
+    def __init__(
+        self,
+        prep: Prepared,
+        kind: str,
+        rows: np.ndarray,
+        keys: np.ndarray,
+        changed: np.ndarray,
+        unchanged: np.ndarray,
+        cache: BlockCache,
+        kept: dict[tuple[str, int], Thinned],
+    ) -> None:
+        self.prep, self.kind, self.rows, self.keys = prep, kind, rows, keys
+        self.changed, self.unchanged = changed, unchanged
+        self.cache, self.kept = cache, kept
+        self.gained: list[np.ndarray] = []
+        self.lost: list[np.ndarray] = []
+
+    def all_pairs(
+        self,
+        starts: np.ndarray,
+        sizes: np.ndarray,
+        which: np.ndarray,
+        was: np.ndarray,
+        touching: bool,
+    ) -> None:
+        """The ``which`` blocks, all-pairs now. With ``touching`` (all-pairs
+        before too) only their pairs with a changed row are gained; otherwise
+        all their pairs are, and what they gave thinned is lost."""
+        keys = _all_pairs(self.rows, starts[which], sizes[which])
+        if touching:
+            left, right = unpack(keys)
+            self.gained.append(keys[self.changed[left] | self.changed[right]])
+            return
+        self.gained.append(keys)
+        for start in starts[which & (was == THINNED)].tolist():
+            self.lost.append(self._between_unchanged(self._last(start)))
+
+    def oversize(
+        self, start: int, size: int, status: int, was: int, config: MatchConfig
+    ) -> None:
+        """One block thinned or dropped now."""
+        members = self.rows[start : start + size]
+        last = self._last(start) if was == THINNED else None
+        if was == ALL_PAIRS:  # every pair of its unchanged members
+            stayed = members[self.unchanged[members]]
+            i, j = np.triu_indices(len(stayed), k=1)
+            self.lost.append(pack(stayed[i], stayed[j]))
+        elif last is not None and status == DROPPED:
+            self.lost.append(self._between_unchanged(last))
+        if status == DROPPED:
+            logger.info("dropped a block of %d records", size)
+            return
+        block, redone = _thinned(self.prep, members, config, last, self.cache)
+        self.kept[(self.kind, int(self.keys[start]))] = block
+        if last is None:
+            self.gained.append(_block_keys(block, redone))
+        elif redone.any():
+            self._row_changes(last, block, np.flatnonzero(redone))
+
+    def _row_changes(self, last: Thinned, block: Thinned, at: np.ndarray) -> None:
+        """Entries of the members at ``at`` that differ from ``last``'s, and
+        those touching a changed row (whose pairs were all dropped)."""
+        members, rows = block.members[at], block.rows[at]
+        stayed = self.unchanged[members] & member(members, np.sort(last.members))
+        old = np.full((len(at), last.rows.shape[1]), -1, dtype=np.int64)
+        old[stayed] = last.rows[_positions(last.members, members[stayed])]
+        mine = members[:, None]
+        new_ok = (rows >= 0) & (rows != mine)
+        old_ok = (old >= 0) & (old != mine)
+        in_old = (rows[:, :, None] == old[:, None, :]).any(axis=2)
+        in_new = (old[:, :, None] == rows[:, None, :]).any(axis=2)
+        touching = self.changed[mine] | self.changed[np.maximum(rows, 0)]
+        gained = new_ok & (~in_old | touching)
+        lost = old_ok & ~in_new & self.unchanged[np.maximum(old, 0)]
+        left = np.broadcast_to(mine, rows.shape)
+        self.gained.append(pack(left[gained], rows[gained]))
+        left = np.broadcast_to(mine, old.shape)
+        self.lost.append(pack(left[lost], old[lost]))
+
+    def _last(self, start: int) -> Thinned:
+        """The cached thinned block starting at ``start``, thinned last run."""
+        name = (self.kind, int(self.keys[start]))
+        last = self.cache.thinned.get(name)
+        if last is None:
+            raise StaleCache(f"no thinned block {name} in the cache")
+        return last
+
+    def _between_unchanged(self, last: Thinned) -> np.ndarray:
+        """Entries of ``last`` between unchanged rows."""
+        use = _others(last)
+        left = np.broadcast_to(last.members[:, None], last.rows.shape)
+        use &= self.unchanged[left] & self.unchanged[np.maximum(last.rows, 0)]
+        return pack(left[use], last.rows[use])
+
+
+def _updated_support(
+    cache: BlockCache,
+    unchanged: np.ndarray,
+    gained: list[np.ndarray],
+    lost: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cached pairs of unchanged rows with their support, plus ``gained``
+    and minus ``lost`` entries; pairs left with no support are gone. Also the
+    pairs added (sorted)."""
+    assert cache.pairs is not None and cache.support is not None
+    pairs, support = cache.pairs, cache.support.copy()
+    if not unchanged[: len(cache.alive)][cache.alive].all():
+        # a row of the last run changed or went: drop every pair it was in
+        left, right = unpack(pairs)
+        keep = unchanged[left] & unchanged[right]
+        pairs, support = pairs[keep], support[keep]
+    delta = np.concatenate([EMPTY, *gained, *lost])
+    if not len(delta):
+        return pairs, support, EMPTY
+    signs = np.ones(len(delta), dtype=np.int32)
+    signs[sum(map(len, gained)) :] = -1
+    order = np.argsort(delta)
+    delta, signs = delta[order], signs[order]
+    starts = np.flatnonzero(np.concatenate([[True], delta[1:] != delta[:-1]]))
+    keys, sums = delta[starts], np.add.reduceat(signs, starts)
+    at = np.searchsorted(pairs, keys)
+    present = member(keys, pairs)
+    support[at[present]] += sums[present]
+    new = ~present
+    pairs = np.insert(pairs, at[new], keys[new])
+    support = np.insert(support, at[new], sums[new])
+    added = keys[new & (sums > 0)]
+    if (sums < 0).any():  # else no support fell, none to zero
+        if (support < 0).any():
+            raise StaleCache("an entry was taken off a pair the cache did not have")
+        live = support > 0
+        pairs, support = pairs[live], support[live]
+    return pairs, support, added
 
 
 @dataclass(frozen=True)
@@ -230,10 +502,9 @@ def _kind_pairs(
     config: MatchConfig,
     cache: BlockCache,
     kept: dict[tuple[str, int], Thinned],
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, int, KindBlocks]:
     """Pairs of one kind's blocks, from its entries in ``HashOrder`` order."""
-    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
-    sizes = np.diff(np.append(starts, len(keys)))
+    starts, sizes = _block_bounds(keys)
     small = (sizes >= 2) & (sizes <= config.max_block_size)
     found = [_all_pairs(rows, starts[small], sizes[small])]
     big = np.flatnonzero(sizes > config.max_block_size)
@@ -242,12 +513,20 @@ def _kind_pairs(
             logger.info("dropped a block of %d records", size)
             continue
         name = (kind, int(keys[start]))
-        block = _thinned(
+        block, _ = _thinned(
             prep, rows[start : start + size], config, cache.thinned.get(name), cache
         )
         kept[name] = block
         found.append(_block_keys(block))
-    return np.concatenate(found), len(big)
+    return np.concatenate(found), len(big), KindBlocks(keys[starts], sizes)
+
+
+def _block_bounds(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and size of each run of equal ``keys`` (sorted)."""
+    if not len(keys):
+        return EMPTY, EMPTY
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    return starts, np.diff(np.append(starts, len(keys)))
 
 
 def _all_pairs(rows: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -259,10 +538,20 @@ def _all_pairs(rows: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.nd
     return np.concatenate(found)
 
 
-def _block_keys(block: Thinned) -> np.ndarray:
-    left = np.repeat(block.members, block.rows.shape[1]).reshape(block.rows.shape)
-    use = (block.rows >= 0) & (block.rows != left)
-    return pack(left[use], block.rows[use])
+def _others(block: Thinned) -> np.ndarray:
+    """Which of ``block.rows`` name a member's nearest other than itself."""
+    return (block.rows >= 0) & (block.rows != block.members[:, None])
+
+
+def _block_keys(block: Thinned, of: np.ndarray | None = None) -> np.ndarray:
+    """Pair keys of the block's entries (of the members at mask ``of``)."""
+    left = np.broadcast_to(block.members[:, None], block.rows.shape)
+    use = _others(block)
+    if of is not None:
+        left, use, near = left[of], use[of], block.rows[of]
+    else:
+        near = block.rows
+    return pack(left[use], near[use])
 
 
 def _thinned(
@@ -271,8 +560,10 @@ def _thinned(
     config: MatchConfig,
     last: Thinned | None,
     cache: BlockCache,
-) -> Thinned:
+) -> tuple[Thinned, np.ndarray]:
     """Each member's nearest titles; from ``last`` where nothing near changed.
+    Also which members' nearest were found again (a mask): the others have
+    those of ``last``.
 
     One title matrix serves both: the members to redo (new, changed, or having
     lost one of their nearest) against every member, and so also, read the
@@ -281,7 +572,7 @@ def _thinned(
     members = members[prep.title.codes[members] >= 0]
     if _unchanged(members, last, cache.changed):
         assert last is not None
-        return last
+        return last, np.zeros(len(members), dtype=bool)
     keep = len(members) if config.thin_top_k is None else config.thin_top_k + 1
     keep = max(min(keep, len(members)), 1)
     redo, fresh = _to_redo(members, last, cache.changed, keep)
@@ -292,10 +583,13 @@ def _thinned(
         prep, members, np.flatnonzero(redo), fresh if merging else None, config, keep,
         (rows, scores),
     )  # fmt: skip
+    redone = redo
     if merging:
         assert last is not None
-        _merge_rows(members, last, redo, fresh, fresh_scores, (rows, scores))
-    return Thinned(members, rows, scores)
+        merged = _merge_rows(members, last, redo, fresh, fresh_scores, (rows, scores))
+        redone = redo.copy()
+        redone[merged] = True
+    return Thinned(members, rows, scores), redone
 
 
 def _unchanged(
@@ -393,9 +687,10 @@ def _merge_rows(
     fresh: np.ndarray,
     fresh_scores: np.ndarray,
     out: tuple[np.ndarray, np.ndarray],
-) -> None:
+) -> np.ndarray:
     """Unchanged members that kept all their nearest: last time's nearest,
-    merged with the new or changed members where one scores above zero."""
+    merged with the new or changed members where one scores above zero.
+    Returns the positions of the members so merged."""
     rows, scores = out
     stay = np.flatnonzero(~redo)
     previous = _positions(last.members, members[stay])
@@ -403,7 +698,7 @@ def _merge_rows(
     matrix = fresh_scores[stay]
     near = np.flatnonzero((matrix > 0).any(axis=1))
     if not len(near):
-        return
+        return near
     at_rows = stay[near]
     old_rows, old_scores, matrix = rows[at_rows], scores[at_rows], matrix[near]
     old_at = _positions(members, np.where(old_rows >= 0, old_rows, members[0]))
@@ -416,6 +711,7 @@ def _merge_rows(
     top_scores = np.take_along_axis(both, best, axis=1)
     rows[at_rows] = np.where(top_scores > 0, members[top_at], -1)
     scores[at_rows] = top_scores
+    return at_rows
 
 
 def _nearest(scores: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:

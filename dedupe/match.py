@@ -134,6 +134,9 @@ def _to_score(
     """Pair keys to compare now: all, or those a change can affect."""
     if not (incremental or delta.exact):
         return arrays.unique(np.concatenate([candidates, ruled]))
+    if delta.exact and state.blocks.added is not None:
+        # blocking brought the last run's pairs up to date and kept what it added
+        return arrays.unique(np.concatenate([state.blocks.added, ruled]))
     left, right = unpack(candidates)
     touched = delta.changed[left] | delta.changed[right]
     keys = [candidates[touched], ruled]

@@ -67,21 +67,8 @@ class MatchState:
             "codes" in config.block_keys or "codes" in config.comparisons
         )
         exact = self.matched
-        rows, fresh = self._rows(records)
-        previous, alive = self.prep.records, self.prep.alive.tolist()
-        known = len(previous)
-        edited = [
-            k
-            for k, (row, record) in enumerate(zip(rows.tolist(), records, strict=True))
-            if row < known and not (alive[row] and _same(previous[row], record))
-        ]
-        update = arrays.unique(
-            np.concatenate([np.flatnonzero(fresh), np.array(edited, dtype=np.int64)])
-        )
-        update = update.astype(np.int64)
+        rows, update = self._rows(records)
         self.prep.update(rows[update], [records[k] for k in update.tolist()])
-        for row, record in zip(rows.tolist(), records, strict=True):
-            self.prep.records[row] = record  # the current object, for survivorship
         removed = self._remove_missing(rows)
         mask = np.zeros(len(self.prep), dtype=bool)
         if exact:
@@ -91,19 +78,28 @@ class MatchState:
         return Delta(mask, removed, exact)
 
     def _rows(self, records: Sequence[MatchRecord]) -> tuple[np.ndarray, np.ndarray]:
-        index, size = self.index, len(self.prep)
+        """Each record's row (new ones get the next free rows) and which
+        records to prepare again: new, revived or unequal to their row's.
+        Every row takes its current record object, for survivorship."""
+        index, prepared = self.index, self.prep.records
+        alive = self.prep.alive.tolist()
+        size = known = len(prepared)
         rows = np.empty(len(records), dtype=np.int64)
-        fresh = np.zeros(len(records), dtype=bool)
+        update: list[int] = []
         for k, record in enumerate(records):
             row = index.get(record.id)
             if row is None:
                 row = index[record.id] = size
                 size += 1
-                fresh[k] = True
+                update.append(k)
+            elif row >= known or not (alive[row] and _same(prepared[row], record)):
+                update.append(k)
+            else:
+                prepared[row] = record
             rows[k] = row
         if len(arrays.unique(rows)) != len(rows):
             raise ValueError("record ids must be unique within one match() call")
-        return rows, fresh
+        return rows, np.array(update, dtype=np.int64)
 
     def _remove_missing(self, rows: np.ndarray) -> set[RecordID]:
         present = np.zeros(len(self.prep), dtype=bool)

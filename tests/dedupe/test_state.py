@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 from collections.abc import Callable
 
@@ -10,7 +11,16 @@ import numpy as np
 import pytest
 
 from dedupe import Decision, MatchConfig, MatchRecord, MatchResult, MatchState, match
-from dedupe.block import candidate_keys, unpack
+from dedupe.block import (
+    ALL_PAIRS,
+    DROPPED,
+    THINNED,
+    BlockCache,
+    KindBlocks,
+    _status,
+    candidate_keys,
+    unpack,
+)
 from dedupe.prepared import prepare
 from dedupe.score import explain, explain_all, score_pairs
 
@@ -131,3 +141,67 @@ def test_batch_explanations_equal_one_by_one() -> None:
     batch = explain_all(scores, picked, THIN.prior)
 
     assert batch == [explain(scores, int(k), THIN.prior) for k in picked]
+
+
+# blocks cross every size limit as records come and go: all pairs up to 5,
+# thinned to each record's 3 nearest up to 14, dropped beyond
+CROSSING = MatchConfig(max_block_size=5, thin_top_k=2, hard_block_size=14)
+STATUSES = (ALL_PAIRS, THINNED, DROPPED)
+
+
+def _moving(records: list[MatchRecord], rng: random.Random) -> list[MatchRecord]:
+    """Some records gone, some retitled or moved to another place, some new;
+    or only new ones, now and then a crowd of them with one provider."""
+    new = _records(rng.choice([5, 40, 120]), rng.randrange(10**6), f"n{rng.random()}")
+    if rng.random() < 0.3:
+        provider = rng.choice(records).provider
+        crowd = [dataclasses.replace(r, provider=provider) for r in new[:30]]
+        return records + crowd + new[30:]
+    gone = rng.choice([0.05, 0.3, 0.8])
+    kept = [r for r in records if rng.random() > gone]
+    for k in rng.sample(range(len(kept)), len(kept) // 8):
+        kept[k] = dataclasses.replace(
+            kept[k],
+            title=" ".join(rng.sample(WORDS, 3)),
+            outcode=f"LS{rng.randrange(8)}",
+        )
+    return kept + new
+
+
+def _transitions(before: dict[str, KindBlocks], after: dict[str, KindBlocks]) -> set:
+    found = set()
+    for kind, blocks in after.items():
+        was = _status(before[kind].sizes_of(blocks.keys), CROSSING)
+        now = _status(blocks.sizes, CROSSING)
+        found |= set(zip(was.tolist(), now.tolist(), strict=True))
+    return found
+
+
+def test_blocking_brought_up_to_date_equals_blocking_afresh(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Run after run, the cache's candidate pairs, their support and the pairs
+    per kind are what blocking the same rows afresh gives, through blocks
+    moving between all pairs, thinned and dropped each way."""
+    rng = random.Random(11)
+    state = MatchState()
+    records = _records(160, seed=7)
+    caplog.set_level(logging.DEBUG, logger="dedupe.block")
+    transitions = set()
+    for run in range(30):
+        before = dict(state.blocks.blocks)
+        result = match(records, config=CROSSING, state=state)
+        fresh = BlockCache()
+        keys, counts = candidate_keys(state.prep, CROSSING, fresh)
+
+        assert state.blocks.pairs is not None and state.blocks.support is not None
+        assert state.blocks.pairs.tolist() == keys.tolist(), run
+        assert state.blocks.support.tolist() == fresh.support.tolist(), run
+        assert result.block_counts == counts, run
+        if before:
+            transitions |= _transitions(before, state.blocks.blocks)
+        records = _moving(records, rng)
+        rng.shuffle(records)
+    assert "blocking afresh" not in caplog.text
+    assert caplog.text.count("blocking updated") == 29
+    assert transitions == {(a, b) for a in STATUSES for b in STATUSES}
