@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -72,6 +73,22 @@ class Thinned:
 
     def __post_init__(self) -> None:
         self.entries = int(np.count_nonzero(_others(self)))
+
+    @cached_property
+    def _order(self) -> np.ndarray:
+        return np.argsort(self.members)
+
+    @cached_property
+    def _sorted(self) -> np.ndarray:
+        return self.members[self._order]
+
+    def holds(self, rows: np.ndarray) -> np.ndarray:
+        """Whether each of ``rows`` is a member."""
+        return member(rows, self._sorted)
+
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """Where each of ``rows`` (all members) is in ``members``."""
+        return self._order[np.searchsorted(self._sorted, rows)]
 
 
 @dataclass(frozen=True)
@@ -305,9 +322,9 @@ class _BlockChanges:
         """Entries of the members at ``at`` that differ from ``last``'s, and
         those touching a changed row (whose pairs were all dropped)."""
         members, rows = block.members[at], block.rows[at]
-        stayed = self.unchanged[members] & member(members, np.sort(last.members))
+        stayed = self.unchanged[members] & last.holds(members)
         old = np.full((len(at), last.rows.shape[1]), -1, dtype=np.int64)
-        old[stayed] = last.rows[_positions(last.members, members[stayed])]
+        old[stayed] = last.rows[last.positions(members[stayed])]
         mine = members[:, None]
         new_ok = (rows >= 0) & (rows != mine)
         old_ok = (old >= 0) & (old != mine)
@@ -664,10 +681,12 @@ def _to_redo(
     if last is None or changed is None or last.rows.shape[1] != keep:
         everyone = np.ones(len(members), dtype=bool)
         return everyone, everyone
-    fresh = ~member(members, np.sort(last.members)) | changed[members]
+    fresh = ~last.holds(members) | changed[members]
     stayed = members[~fresh]  # here last time, and unchanged
+    if len(stayed) == len(last.members):  # none of last time's members lost
+        return fresh, fresh
     lost = last.members[~member(last.members, np.sort(stayed))]
-    nearest = last.rows[_positions(last.members, stayed)]
+    nearest = last.rows[last.positions(stayed)]
     broken = (member(nearest, np.sort(lost)) & (nearest >= 0)).any(axis=1)
     redo = fresh.copy()
     redo[np.flatnonzero(~fresh)[broken]] = True
@@ -693,7 +712,7 @@ def _merge_rows(
     Returns the positions of the members so merged."""
     rows, scores = out
     stay = np.flatnonzero(~redo)
-    previous = _positions(last.members, members[stay])
+    previous = last.positions(members[stay])
     rows[stay], scores[stay] = last.rows[previous], last.scores[previous]
     matrix = fresh_scores[stay]
     near = np.flatnonzero((matrix > 0).any(axis=1))
