@@ -359,10 +359,8 @@ def _region(
     prep = state.prep
     dirty = {prep.ids[row] for row in np.flatnonzero(delta.changed).tolist()}
     dirty |= delta.removed
-    for key, score in links.items():
-        if state.links.get(key) != score:
-            dirty.update(key)
-    dirty.update(r for key in state.links if key not in links for r in key)
+    # links new, gone or scored otherwise (one set operation, in C)
+    dirty.update(r for key, _ in links.items() ^ state.links.items() for r in key)
     for key in rulings.keys() | state.rulings.keys():
         if rulings.get(key) != state.rulings.get(key):
             dirty.update(key)
