@@ -11,6 +11,12 @@ Everything runs on numpy arrays: a pair of rows ``i < j`` is one int64 key
 ``i << 32 | j`` (see ``pack``). Block members are ordered by a hash of their
 record id, and ties among a record's nearest titles go to the earlier member,
 so the pairs never depend on the order records arrive in.
+
+Given a ``BlockCache`` that knows which rows changed since it was filled, the
+candidate pairs are brought up to date rather than made again: each pair's
+support (the block entries that produced it) is kept, and only the entries of
+changed rows, and of unchanged rows whose block or nearest titles moved, are
+counted again. The result is what blocking afresh gives.
 """
 
 from __future__ import annotations
