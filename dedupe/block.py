@@ -132,6 +132,19 @@ class BlockCache:
     # new ones of unchanged rows (None after blocking afresh)
     added: np.ndarray | None = None
 
+    def fill(
+        self,
+        prep: Prepared,
+        thinned: dict[tuple[str, int], Thinned],
+        blocks: dict[str, KindBlocks],
+        support: tuple[np.ndarray, np.ndarray],
+        added: np.ndarray | None,
+    ) -> None:
+        """Keep what this run found; nothing has changed since."""
+        self.thinned, self.blocks, self.changed = thinned, blocks, None
+        self.pairs, self.support = support
+        self.alive, self.added = prep.alive.copy(), added
+
 
 class StaleCache(Exception):
     """The cache cannot be brought up to date; block everything afresh."""
@@ -164,9 +177,7 @@ def candidate_keys(
         _count(counts, kind, len(kind_keys), oversize)
         found.append(kind_keys)
     keys, support = _runs(np.sort(np.concatenate(found)) if found else EMPTY)
-    cache.thinned, cache.changed, cache.blocks = kept, None, blocks
-    cache.pairs, cache.support, cache.alive = keys, support, prep.alive.copy()
-    cache.added = None
+    cache.fill(prep, kept, blocks, (keys, support), None)
     logger.debug("blocking produced %d candidate pairs: %s", len(keys), counts)
     return keys, counts
 
@@ -253,9 +264,8 @@ def _updated_keys(
         pairs += sum(block.entries for name, block in kept.items() if name[0] == kind)
         _count(counts, kind, int(pairs), int(np.count_nonzero(~small)))
         blocks[kind] = now
-    pairs, support, cache.added = _updated_support(cache, unchanged, gained, lost)
-    cache.thinned, cache.changed, cache.blocks = kept, None, blocks
-    cache.pairs, cache.support, cache.alive = pairs, support, prep.alive.copy()
+    pairs, support, added = _updated_support(cache, unchanged, gained, lost)
+    cache.fill(prep, kept, blocks, (pairs, support), added)
     logger.debug("blocking updated %d candidate pairs: %s", len(pairs), counts)
     return pairs, counts
 
