@@ -375,6 +375,7 @@ def _set_golden(
     opportunity.title = values.get("title")
     opportunity.opportunity_type = values.get("opportunity_type")
     opportunity.in_scope = values["in_scope"]
+    opportunity.ever_in_scope = bool(opportunity.ever_in_scope or values["in_scope"])
     closing = values.get("closing_date")
     opportunity.closing_date = datetime.fromisoformat(closing) if closing else None
     if opportunity.state in ("merged", "deleted"):

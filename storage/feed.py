@@ -42,6 +42,7 @@ from sqlalchemy import (
     func,
     insert,
     null,
+    or_,
     select,
     text,
     tuple_,
@@ -508,9 +509,11 @@ def _as_published() -> tuple[ColumnElement[bool], Any, Any]:
 
 
 def list_feed_page(
-    session: Session, after: FeedPosition | None, limit: int
+    session: Session, after: FeedPosition | None, limit: int, scope: str = "all"
 ) -> list[Row[Any]]:
-    """Up to ``limit`` recorded opportunities after ``after``, by (modified, id).
+    """Up to ``limit`` recorded opportunities after ``after``, by (modified, id);
+    for scope ``published``, only those ever in scope (one never in scope was
+    never sent, so it needs no tombstone).
 
     Rows (not ORM objects, which cost more to build than a page takes to read)
     of id, state, merged_into, in_scope (state and scope as last published
@@ -537,6 +540,10 @@ def list_feed_page(
         )
         .where(Opportunity.change_no > 0)
     )
+    if scope == "published":
+        query = query.where(
+            or_(Opportunity.ever_in_scope, Opportunity.in_scope, in_scope)
+        )
     if after is not None:
         query = query.where(
             tuple_(Opportunity.modified, Opportunity.id)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -137,6 +138,11 @@ class Opportunity(Base):
     title: Mapped[str | None] = mapped_column(Text)
     opportunity_type: Mapped[str | None] = mapped_column(String(40))
     in_scope: Mapped[bool] = mapped_column(Boolean, default=False)
+    # once in scope, the published change feed owes its readers a tombstone
+    # when it leaves; one never in scope is left out of that feed altogether
+    ever_in_scope: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     closing_date: Mapped[datetime | None]
     # golden fields, the source of each, "also listed on", licences
     golden: Mapped[dict[str, Any]] = mapped_column(default=dict)

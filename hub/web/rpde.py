@@ -6,7 +6,8 @@ integer) with ``afterId``. An opportunity that was deleted or merged away, or
 is not published, is a ``deleted`` item with ``data: null``; a merged one also
 names ``merged_into``. Every item carries the merge and split ``events`` of its
 id recorded after the page's position, naming the ids involved. Tombstones are
-never purged, so they outlive the seven days consumers are promised.
+never purged, so they outlive the seven days consumers are promised. The
+published feed leaves out opportunities never in scope: it never sent them.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def rpde_page(
     next_url: Callable[[FeedPosition | None], str],
 ) -> RpdePage:
     """One page; ``next_url(None)`` is the URL of this very page (the last)."""
-    opportunities = list_feed_page(session, after, limit)
+    opportunities = list_feed_page(session, after, limit, scope)
     since = after.modified if after else None
     flagged = [o.id for o in opportunities if o.has_events]
     events = list_id_events(session, flagged, since)

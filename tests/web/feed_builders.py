@@ -90,6 +90,7 @@ class FeedDb:
                 title=record["title"],
                 opportunity_type=record.get("opportunity_type"),
                 in_scope=bool(record.get("in_scope")),
+                ever_in_scope=bool(record.get("in_scope")),
                 golden=record,
             )
             session.add(opportunity)

@@ -36,8 +36,12 @@ def merged_feed(feed_db):
     for name in ("opp_x", "opp_y", "opp_z", "opp_gone"):
         feed_db.add(name, golden(f"Apprenticeship {name}"))
     feed_db.add("opp_job", golden("Porter", opportunity_type="job", in_scope=False))
+    feed_db.add("opp_left", golden("Apprenticeship, then a job"))
     feed_db.publish()
     with transaction(feed_db.factory) as session:
+        left = session.get(Opportunity, "opp_left")
+        left.in_scope = False
+        left.golden = {**left.golden, "in_scope": False, "opportunity_type": "job"}
         survivor = session.get(Opportunity, "opp_y")
         survivor.state, survivor.merged_into = "merged", "opp_x"
         record_change(session, survivor, "merged", {"ids": ["opp_x"]})
@@ -57,13 +61,24 @@ def test_items_run_in_modified_then_id_order(merged_feed, make_client):
     assert len({item["id"] for item in items_of(pages)}) == len(keys) == 5
 
 
+def test_the_published_feed_leaves_out_what_was_never_in_scope(
+    merged_feed, make_client
+):
+    """It never sent them, so it owes no tombstone; scope=all has them."""
+    published, _ = read_feed(make_client())
+    everything, _ = read_feed(make_client(), "/feed?scope=all")
+
+    assert "opp_job" not in {item["id"] for item in items_of(published)}
+    assert "opp_job" in {item["id"] for item in items_of(everything)}
+
+
 @pytest.mark.parametrize(
     ("opportunity_id", "state", "extra"),
     [
         pytest.param("opp_x", "updated", {}, id="live"),
         pytest.param("opp_y", "deleted", {"merged_into": "opp_x"}, id="merged-away"),
         pytest.param("opp_gone", "deleted", {}, id="no-members-left"),
-        pytest.param("opp_job", "deleted", {}, id="out-of-scope"),
+        pytest.param("opp_left", "deleted", {}, id="out-of-scope-now"),
     ],
 )
 def test_item_states(merged_feed, make_client, opportunity_id, state, extra):
