@@ -231,7 +231,7 @@ def _fill(
 
 COPIES = {
     "opportunities": "id, state, created, modified, change_no, title, "
-    "opportunity_type, in_scope, closing_date, golden, content_hash",
+    "opportunity_type, in_scope, ever_in_scope, closing_date, golden, content_hash",
     "feed_changes": "change_no, opportunity_id, kind, at, related",
     "opportunity_search": "opportunity_id, state, in_scope, opportunity_type, mode, "
     "age_min, age_max, closing_sort, newest_sort, text, indexed_hash, "
@@ -281,6 +281,7 @@ def _rows_of(
     rows["opportunities"].append(
         (opportunity_id, "live", created, modified, n + 1, record.get("title"),
          record.get("opportunity_type"), bool(record.get("in_scope")),
+         bool(record.get("in_scope")),
          datetime.fromisoformat(closing) if closing else None,
          json.dumps(record), digest)
     )  # fmt: skip
