@@ -176,7 +176,10 @@ def candidate_keys(
             kind_keys = kind_keys[source[left] != source[right]]
         _count(counts, kind, len(kind_keys), oversize)
         found.append(kind_keys)
-    keys, support = _runs(np.sort(np.concatenate(found)) if found else EMPTY)
+    every = np.concatenate([EMPTY, *found])
+    found.clear()
+    every.sort()  # in place: at a million records this array is the largest
+    keys, support = _runs(every)
     cache.fill(prep, kept, blocks, (keys, support), None)
     logger.debug("blocking produced %d candidate pairs: %s", len(keys), counts)
     return keys, counts
