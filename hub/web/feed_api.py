@@ -169,7 +169,11 @@ class FeedQuery(BaseModel):
     limit: int = Field(100, ge=1, le=MAX_RPDE_PAGE)
     scope: Scope = Field(
         "published",
-        description="'all' also shows opportunities out of scope as updates.",
+        description=(
+            "'published' sends opportunities in scope, and a tombstone for each"
+            " one that was and is no longer; 'all' sends every opportunity, out"
+            " of scope ones as updates."
+        ),
     )
 
 
