@@ -333,7 +333,7 @@ def _cluster(
         _groups([k for k in must if k[0] in region]),
         [k for k in cannot if k[0] in region and k[1] in region],
     )
-    _update_clusters(state, region, outcome, inside, links, rulings)
+    _update_clusters(state, region, delta.removed, outcome, (inside, links, rulings))
     outcome.clusters = _all_clusters(state, outcome.clusters, replaced)
     outcome.held = state.held
     return outcome
@@ -375,19 +375,24 @@ def _region(
 def _update_clusters(
     state: MatchState,
     region: set[RecordID],
+    removed: set[RecordID],
     outcome: ClusterOutcome,
-    inside: dict[Key, float],
-    links: dict[Key, float],
-    rulings: dict[Key, str],
+    found: tuple[dict[Key, float], dict[Key, float], dict[Key, str]],
 ) -> None:
-    old = {state.component_of.pop(r, None) for r in region} - {None}
+    """Replace the components and clusters of ``region`` and of the records
+    ``removed`` (a component whose members all went goes with them)."""
+    inside, links, rulings = found
+    touched = region | removed
+    old = {state.component_of.pop(r, None) for r in touched} - {None}
     for component in old:
         for record_id in state.components.pop(component):
             state.component_of.pop(record_id, None)
             state.cluster_of.pop(record_id, None)
-    for record_id in region:
+    for record_id in touched:
         state.cluster_of.pop(record_id, None)
-    state.held = {k: v for k, v in state.held.items() if k[0] not in region}
+    state.held = {
+        k: v for k, v in state.held.items() if not (k[0] in touched or k[1] in touched)
+    }
     state.held |= outcome.held
     for cluster in outcome.clusters:
         if len(cluster) > 1:

@@ -73,7 +73,9 @@ class MatchState:
         mask = np.zeros(len(self.prep), dtype=bool)
         if exact:
             mask[rows[update]] = True
-        named = [self.index[r] for r in changed or () if r in self.index]
+        index, alive = self.index, self.prep.alive
+        # a record named but not given (removed, or never seen) is no change
+        named = [index[r] for r in changed or () if r in index and alive[index[r]]]
         mask[named] = True
         return Delta(mask, removed, exact)
 
@@ -98,6 +100,9 @@ class MatchState:
                 prepared[row] = record
             rows[k] = row
         if len(arrays.unique(rows)) != len(rows):
+            for record in records:
+                if index.get(record.id, -1) >= known:  # rows given in this call
+                    del index[record.id]
             raise ValueError("record ids must be unique within one match() call")
         return rows, np.array(update, dtype=np.int64)
 

@@ -205,3 +205,43 @@ def test_blocking_brought_up_to_date_equals_blocking_afresh(
     assert "blocking afresh" not in caplog.text
     assert caplog.text.count("blocking updated") == 29
     assert transitions == {(a, b) for a in STATUSES for b in STATUSES}
+
+
+def _linked(record_id: str, source: str) -> MatchRecord:
+    return MatchRecord(
+        record_id, source, "data law summer school", provider="Prov 1", outcode="LS1"
+    )
+
+
+def test_a_record_removed_with_all_it_was_linked_to_stays_gone() -> None:
+    """Two linked records go in one run and one comes back: the other one,
+    still gone, is in no cluster (its component went with it)."""
+    a, b = _linked("a", "s1"), _linked("b", "s2")
+    c = MatchRecord("c", "s1", "coding day", provider="Prov 2", outcode="M1")
+    state = MatchState()
+    assert frozenset({"a", "b"}) in match([a, b, c], state=state).clusters
+    match([c], state=state)
+
+    _same(match([b, c]), match([b, c], state=state))
+
+
+def test_naming_a_removed_record_as_changed_brings_nothing_back() -> None:
+    a = MatchRecord("a", "s1", "data law")
+    c = MatchRecord("c", "s1", "coding day")
+    state = MatchState()
+    match([a, c], state=state)
+    match([c], state=state)
+
+    _same(match([c]), match([c], changed={"a", "never seen"}, state=state))
+
+
+def test_a_refused_run_leaves_the_state_as_it_was() -> None:
+    a = MatchRecord("a", "s1", "data law")
+    x = MatchRecord("x", "s1", "coding day")
+    y = MatchRecord("y", "s1", "summer school")
+    state = MatchState()
+    match([a], state=state)
+    with pytest.raises(ValueError, match="unique"):
+        match([a, x, x], state=state)
+
+    _same(match([a, x, y]), match([a, x, y], state=state))
