@@ -198,11 +198,8 @@ def _count(counts: dict[str, int], kind: str, pairs: int, oversize: int) -> None
 
 def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct keys of sorted ``ordered`` and how often each occurs."""
-    if not len(ordered):
-        return ordered, np.zeros(0, dtype=np.int32)
-    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
-    support = np.diff(np.append(starts, len(ordered))).astype(np.int32)
-    return ordered[starts], support
+    starts, sizes = _block_bounds(ordered)
+    return ordered[starts], sizes.astype(np.int32)
 
 
 def _can_update(cache: BlockCache, config: MatchConfig) -> bool:
@@ -396,7 +393,7 @@ def _updated_support(
     signs[sum(map(len, gained)) :] = -1
     order = np.argsort(delta)
     delta, signs = delta[order], signs[order]
-    starts = np.flatnonzero(np.concatenate([[True], delta[1:] != delta[:-1]]))
+    starts, _ = _block_bounds(delta)
     keys, sums = delta[starts], np.add.reduceat(signs, starts)
     at = np.searchsorted(pairs, keys)
     present = member(keys, pairs)
