@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from itertools import chain
 from operator import itemgetter
 
 import numpy as np
@@ -67,14 +68,14 @@ def match(
     candidates, block_counts = candidate_keys(prep, config, state.blocks)
     ruled = _ruled_keys(state, rulings)
     to_score = _to_score(state, delta, candidates, changed is not None, ruled)
-    scored, model = _score(prep, to_score, config, ruled)
-    model |= _carried(state, delta, candidates, previous_pairs, config)
-    pairs = _by_ids(model, scored)
+    scored, fresh = _score(prep, to_score, config, ruled)
+    model = _carried(state, delta, candidates, previous_pairs, config, fresh)
+    pairs = _by_ids(state, model, scored)
     pairs = _apply_rulings(pairs, rulings)
-    outcome = _cluster(state, delta, pairs, rulings, config)
-    settled = _settle(pairs, state.cluster_of, outcome.held)
+    outcome, again = _cluster(state, delta, model, pairs, rulings, config)
+    settled = _settle(state, pairs, outcome, again)
     review = [p for p in settled if p.band == "review"]
-    _remember(state, candidates, model)
+    _remember(state, candidates, model.pairs)
     logger.info(
         "matched %d records: %d clusters, %d pairs compared, %d for review",
         len(records),
@@ -103,6 +104,7 @@ def resume_state(
     state.blocks.changed = None
     state.candidates, _ = candidate_keys(state.prep, config, state.blocks)
     state.model = _previous_by_row(state, pairs, config)
+    state.by_ids = {(p.a, p.b): p for p in state.model.values()}
     state.matched = True
     return state
 
@@ -242,25 +244,45 @@ def _features(names: list[str], values: list[float]) -> dict[str, float]:
     return {name: round(value, 2) for name, value in pairs if not math.isnan(value)}
 
 
+@dataclass
+class _Model:
+    """This run's model pairs (auto or review band) by row key, and how they
+    differ from the last run's when the state holds it."""
+
+    pairs: dict[int, ScoredPair]
+    keys: np.ndarray  # of ``pairs``
+    gone: list[ScoredPair]  # last run's pairs no longer carried
+    fresh: list[ScoredPair]  # pairs scored this run
+    carried: bool  # ``pairs`` is the state's last model, brought up to date
+
+
 def _carried(
     state: MatchState,
     delta: Delta,
     candidates: np.ndarray,
     previous: Iterable[ScoredPair],
     config: MatchConfig,
-) -> dict[int, ScoredPair]:
-    """Model pairs of unchanged records that are still candidates."""
+    fresh: dict[int, ScoredPair],
+) -> _Model:
+    """Model pairs of unchanged records that are still candidates, and the
+    pairs scored now (the state's dict is brought up to date in place: a
+    change touches few of its pairs)."""
     if delta.exact:
         found = state.model
+        # until the run ends: its pairs and clusters are being changed, and a
+        # run stopped part way leaves them to be made afresh
+        state.matched = False
     else:
         found = _previous_by_row(state, previous, config)
-    if not found:
-        return {}
     keys = np.fromiter(found, dtype=np.int64, count=len(found))
+    scored = np.fromiter(fresh, dtype=np.int64, count=len(fresh))
     left, right = unpack(keys)
     keep = ~(delta.changed[left] | delta.changed[right])
-    keep &= arrays.member(keys, candidates)
-    return {key: found[key] for key in keys[keep].tolist()}
+    keep &= arrays.member(keys, candidates) & ~arrays.member(keys, np.sort(scored))
+    gone = [found.pop(key) for key in keys[~keep].tolist()]
+    found.update(fresh)
+    keys = np.concatenate([keys[keep], scored])
+    return _Model(found, keys, gone, list(fresh.values()), delta.exact)
 
 
 def _previous_by_row(
@@ -283,9 +305,19 @@ def _previous_by_row(
 
 
 def _by_ids(
-    model: dict[int, ScoredPair], scored: dict[int, ScoredPair]
+    state: MatchState, model: _Model, scored: dict[int, ScoredPair]
 ) -> dict[Key, ScoredPair]:
-    pairs = {(p.a, p.b): p for p in model.values()}
+    """The model's pairs and the ruled ones, by ids. The state keeps the
+    model's by ids and brings them up to date when the model was carried."""
+    if model.carried:
+        by_ids = state.by_ids
+        for pair in model.gone:
+            del by_ids[(pair.a, pair.b)]
+        by_ids.update(((p.a, p.b), p) for p in model.fresh)
+    else:
+        by_ids = {(p.a, p.b): p for p in model.pairs.values()}
+    state.by_ids = by_ids
+    pairs = dict(by_ids)
     for pair in scored.values():
         pairs[(pair.a, pair.b)] = pair
     return pairs
@@ -307,17 +339,28 @@ def _apply_rulings(
 def _cluster(
     state: MatchState,
     delta: Delta,
+    model: _Model,
     pairs: dict[Key, ScoredPair],
     rulings: dict[Key, str],
     config: MatchConfig,
-) -> ClusterOutcome:
-    """Cluster the components a change touched; keep the others' clusters."""
-    links = {key: pair.score for key, pair in pairs.items()}
+) -> tuple[ClusterOutcome, tuple[set[RecordID], Iterable[Key]] | None]:
+    """Cluster the components a change touched; keep the others' clusters.
+
+    Also, after an incremental run, the records clustered again or removed
+    and their pairs: no other pair is settled otherwise than last run.
+    """
     kept_order = delta.exact and state.clustered
-    region = _region(state, delta, links, rulings)
+    if kept_order:
+        region = _region(state, delta, model, rulings)
+        inside = _inside(state, model, pairs, rulings, region)
+    else:
+        state.component_of, state.components = {}, {}
+        state.cluster_of, state.held, state.settled = {}, {}, []
+        inside = {key: pair.score for key, pair in pairs.items()}
+        region = {r for key in inside for r in key}
+        region |= {r for key in rulings for r in key}
     # entries of the last run's clusters that the region's clusters replace
     replaced = _entry_keys(state, region | delta.removed) if kept_order else None
-    inside = {k: v for k, v in links.items() if k[0] in region}
     must = [k for k, kind in rulings.items() if kind == "must_link"]
     cannot = [k for k, kind in rulings.items() if kind == "cannot_link"]
     rules = ClusterRules(
@@ -333,10 +376,10 @@ def _cluster(
         _groups([k for k in must if k[0] in region]),
         [k for k in cannot if k[0] in region and k[1] in region],
     )
-    _update_clusters(state, region, delta.removed, outcome, (inside, links, rulings))
+    _update_clusters(state, region, delta.removed, outcome, (inside, rulings))
     outcome.clusters = _all_clusters(state, outcome.clusters, replaced)
     outcome.held = state.held
-    return outcome
+    return outcome, (region | delta.removed, inside.keys()) if kept_order else None
 
 
 def _sources(state: MatchState, region: set[RecordID]) -> dict[RecordID, str]:
@@ -345,22 +388,18 @@ def _sources(state: MatchState, region: set[RecordID]) -> dict[RecordID, str]:
 
 
 def _region(
-    state: MatchState,
-    delta: Delta,
-    links: dict[Key, float],
-    rulings: dict[Key, str],
+    state: MatchState, delta: Delta, model: _Model, rulings: dict[Key, str]
 ) -> set[RecordID]:
-    """Records whose cluster may differ from the last run's."""
-    if not (delta.exact and state.clustered):
-        state.component_of, state.components = {}, {}
-        state.cluster_of, state.held = {}, {}
-        region = {r for key in links for r in key}
-        return region | {r for key in rulings for r in key}
+    """Records whose cluster may differ from the last run's: those changed or
+    removed, those of a model pair gone or scored now (so of every link new,
+    gone or scored otherwise), those of a ruling made, changed or withdrawn,
+    and all of the last run's components holding one of them."""
     prep = state.prep
     dirty = {prep.ids[row] for row in np.flatnonzero(delta.changed).tolist()}
     dirty |= delta.removed
-    # links new, gone or scored otherwise (one set operation, in C)
-    dirty.update(r for key, _ in links.items() ^ state.links.items() for r in key)
+    for pair in chain(model.gone, model.fresh):
+        dirty.add(pair.a)
+        dirty.add(pair.b)
     for key in rulings.keys() | state.rulings.keys():
         if rulings.get(key) != state.rulings.get(key):
             dirty.update(key)
@@ -372,16 +411,34 @@ def _region(
     return region - delta.removed
 
 
+def _inside(
+    state: MatchState,
+    model: _Model,
+    pairs: dict[Key, ScoredPair],
+    rulings: dict[Key, str],
+    region: set[RecordID],
+) -> dict[Key, float]:
+    """Links between records of ``region``: its model pairs, found by row
+    among all of them, and its rulings, each as ruled."""
+    rows = np.zeros(len(state.prep), dtype=bool)
+    rows[[state.index[r] for r in region]] = True
+    left, right = unpack(model.keys)
+    found = model.keys[rows[left] & rows[right]].tolist()
+    keys = [(p.a, p.b) for p in map(model.pairs.__getitem__, found)]
+    keys += [k for k in rulings if k[0] in region and k[1] in region]
+    return {k: pairs[k].score for k in keys if k in pairs}
+
+
 def _update_clusters(
     state: MatchState,
     region: set[RecordID],
     removed: set[RecordID],
     outcome: ClusterOutcome,
-    found: tuple[dict[Key, float], dict[Key, float], dict[Key, str]],
+    found: tuple[dict[Key, float], dict[Key, str]],
 ) -> None:
     """Replace the components and clusters of ``region`` and of the records
     ``removed`` (a component whose members all went goes with them)."""
-    inside, links, rulings = found
+    inside, rulings = found
     touched = region | removed
     old = {state.component_of.pop(r, None) for r in touched} - {None}
     for component in old:
@@ -402,8 +459,7 @@ def _update_clusters(
         label = min(members)
         state.components[label] = members  # type: ignore[index]
         state.component_of.update(dict.fromkeys(members, label))  # type: ignore[arg-type]
-    state.links, state.rulings = links, dict(rulings)
-    state.clustered = True
+    state.rulings = dict(rulings)
 
 
 def _entry_keys(state: MatchState, records: set[RecordID]) -> set[RecordID]:
@@ -451,20 +507,35 @@ def _groups(edges: list[Key]) -> list[set[RecordID]]:
 
 
 def _settle(
+    state: MatchState,
     pairs: dict[Key, ScoredPair],
-    cluster_of: dict[RecordID, frozenset[RecordID]],
-    held: dict[Key, str],
+    outcome: ClusterOutcome,
+    again: tuple[set[RecordID], Iterable[Key]] | None,
 ) -> list[ScoredPair]:
-    """Auto pairs the clustering kept apart go to review, with the reason."""
-    settled = []
-    cluster = cluster_of.get
-    for key, pair in sorted(pairs.items(), key=itemgetter(0)):
-        if pair.band == "auto" and pair.b not in cluster(pair.a, ()):
+    """Every pair in id order; auto pairs the clustering kept apart go to
+    review, with the reason. With ``again`` (records and their pairs) only
+    those pairs are settled anew; the others are as the last run left them.
+    """
+    cluster_of, held = state.cluster_of, outcome.held
+    if again is None:
+        entries, first = list(pairs.items()), 0
+    else:
+        touched, keys = again
+        # a pair's two records are in one component: both touched or neither
+        entries = [entry for entry in state.settled if entry[0][0] not in touched]
+        first = len(entries)
+        entries += [(key, pairs[key]) for key in keys]
+    for at in range(first, len(entries)):
+        key, pair = entries[at]
+        if pair.band == "auto" and pair.b not in cluster_of.get(pair.a, ()):
             reason = held.get(key, CHAINING)
             note = f"{NOTE}not merged: {reason}"
             pair = replace(pair, band="review", explanation=pair.explanation + note)
-        settled.append(pair)
-    return settled
+            entries[at] = (key, pair)
+    entries.sort(key=itemgetter(0))  # in order but for the pairs settled anew
+    state.settled = entries
+    state.clustered = True
+    return [pair for _, pair in entries]
 
 
 def _remember(

@@ -40,15 +40,17 @@ class MatchState:
     prep: Prepared = field(default_factory=Prepared)
     index: dict[RecordID, int] = field(default_factory=dict)
     matched: bool = False
-    clustered: bool = False  # links, components and clusters are the last run's
+    clustered: bool = False  # components, clusters and settled pairs: last run's
     candidates: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     model: dict[int, ScoredPair] = field(default_factory=dict)  # row key -> pair
-    links: dict[Key, float] = field(default_factory=dict)
+    by_ids: dict[Key, ScoredPair] = field(default_factory=dict)  # the model's pairs
     rulings: dict[Key, str] = field(default_factory=dict)
     component_of: dict[RecordID, int] = field(default_factory=dict)
     components: dict[int, set[RecordID]] = field(default_factory=dict)
     cluster_of: dict[RecordID, frozenset[RecordID]] = field(default_factory=dict)
     held: dict[Key, str] = field(default_factory=dict)
+    # every pair of the last run as settled, by ids, in id order
+    settled: list[tuple[Key, ScoredPair]] = field(default_factory=list)
     # (first id, cluster) of every live record's cluster, in first-id order
     ordered: list[tuple[RecordID, frozenset[RecordID]]] = field(default_factory=list)
     blocks: BlockCache = field(default_factory=BlockCache)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import random
 from collections.abc import Callable
@@ -245,3 +246,55 @@ def test_a_refused_run_leaves_the_state_as_it_was() -> None:
         match([a, x, x], state=state)
 
     _same(match([a, x, y]), match([a, x, y], state=state))
+
+
+def _decisions(records: list[MatchRecord], rng: random.Random) -> list[Decision]:
+    ids = sorted(r.id for r in records)
+    picks = [rng.sample(ids, 2) for _ in range(rng.randrange(4))]
+    kinds = ("must_link", "cannot_link")
+    return [Decision(a, b, rng.choice(kinds)) for a, b in picks]  # type: ignore[arg-type]
+
+
+def test_run_after_run_equals_a_full_run() -> None:
+    """Twenty runs on one state, each changing records and decisions: every
+    result, review queue included, is the full run's (the pairs, clusters and
+    settled pairs the state carries stay true over many runs)."""
+    rng = random.Random(23)
+    state = MatchState()
+    records = _records(240, seed=9)
+    for run in range(20):
+        decisions = _decisions(records, rng)
+        incremental = match(records, decisions, config=THIN, state=state)
+        full = match(records, decisions, config=THIN)
+
+        _same(full, incremental)
+        assert incremental.review == full.review, run
+        change = rng.choice((_edit, _remove, lambda records, rng: records))
+        records = change(records, rng)
+        if rng.random() < 0.5:
+            records += _records(25, seed=run, prefix=f"run{run}-")
+        rng.shuffle(records)
+
+
+def test_a_run_that_failed_part_way_leaves_a_state_the_next_run_can_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run that stops after changing the carried pairs but before clustering
+    them leaves the state marked unfinished: the next run starts its pairs and
+    clusters afresh and still equals a full run."""
+    match_module = importlib.import_module("dedupe.match")
+    state = MatchState()
+    records = _records(200, seed=12)
+    match(records, config=THIN, state=state)
+    edited = _edit(records, random.Random(3))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("stopped part way")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(match_module, "cluster_records", broken)
+        with pytest.raises(RuntimeError, match="part way"):
+            match(edited, config=THIN, state=state)
+    again = _add(edited, random.Random(4))
+
+    _same(match(again, config=THIN), match(again, config=THIN, state=state))
