@@ -157,7 +157,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--seed",
         default=os.getenv("HUB_DATABASE_URL", "sqlite:///data/hub.sqlite"),
-        help="A database filled by `hub run --replay` (the real records).",
+        help="A database filled by `hub run --replay` (the real records): "
+        "a URL or the path of a SQLite file.",
     )
     parser.add_argument(
         "--database", default="postgresql://postgres@127.0.0.1:5432/test"
@@ -177,6 +178,10 @@ def _arguments() -> argparse.Namespace:
 
 
 def _templates(seed: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    if "://" not in seed:  # a path to a SQLite file
+        if not Path(seed).is_file():
+            raise SystemExit(f"no database file {seed}: run `hub run --replay` first")
+        seed = f"sqlite:///{Path(seed).resolve()}"
     engine = make_engine(seed)
     with engine.connect() as connection:
         goldens = list(connection.scalars(select(Opportunity.golden)))
