@@ -80,11 +80,12 @@ def create_app(
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the routes are plain functions, run on anyio's threads: no more at once
     # than the pool has connections
     anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
     yield
+    app.state.hub.ahead.close()
 
 
 def app_from_env() -> FastAPI:

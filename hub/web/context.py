@@ -10,6 +10,7 @@ from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.web.ahead import ReadAhead
 from hub.web.answers import AnswerCache
 from pipelines.enrich import load_gazetteer
 from pipelines.geo import Gazetteer
@@ -29,8 +30,14 @@ class FeedContext:
     geo_dir: str | None = None
     licence: str = FEED_LICENCE
     answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
+    ahead: ReadAhead = field(default_factory=ReadAhead)
     _gazetteer: Gazetteer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def close(self) -> None:
+        """Finish the page being made ahead, then close the database pool."""
+        self.ahead.close()
+        self.engine.dispose()
 
     def feed_version(self) -> int:
         """The feed's last change number, read outside a transaction: one

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from hub.web.answers import answer_response
 from hub.web.context import FeedContext, get_context
 from hub.web.errors import ApiError
-from hub.web.rpde import MAX_RPDE_PAGE, Scope, from_micros, rpde_page, to_micros
+from hub.web.rpde import (
+    MAX_RPDE_PAGE,
+    RpdePage,
+    Scope,
+    from_micros,
+    rpde_page,
+    to_micros,
+)
 from hub.web.search import (
     OpportunityQuery,
     SearchPage,
@@ -190,9 +197,7 @@ def get_feed(
     if query.afterTimestamp is not None and query.afterId is not None:
         after = FeedPosition(from_micros(query.afterTimestamp), query.afterId)
 
-    def next_url(position: FeedPosition | None) -> str:
-        if position is None:
-            return str(request.url)
+    def url_after(position: FeedPosition) -> str:
         return str(
             request.url.include_query_params(
                 afterTimestamp=to_micros(position.modified),
@@ -200,16 +205,33 @@ def get_feed(
             )
         )
 
-    url, version = str(request.url), context.feed_version()
+    def page_at(position: FeedPosition | None, own_url: str) -> RpdePage:
+        """The page after ``position``; on the last page ``next`` is itself."""
+
+        def next_url(last: FeedPosition | None) -> str:
+            return own_url if last is None else url_after(last)
+
+        with context.factory() as session:
+            return rpde_page(
+                session, position, query.limit, query.scope, context.licence, next_url
+            )
+
+    url = str(request.url)
+    made: list[RpdePage] = []
 
     def make() -> tuple[str, bool]:
-        with context.factory() as session:
-            page = rpde_page(
-                session, after, query.limit, query.scope, context.licence, next_url
-            )
+        page = context.ahead.take(version, url) or page_at(after, url)
+        made.append(page)
         return page.body, page.stored
 
-    return answer_response(request, context.answers.get_or_make(version, url, make))
+    with context.ahead.answering():
+        version = context.feed_version()
+        answer = context.answers.get_or_make(version, url, make)
+        last = made[0].last if made else None
+        if last is not None:  # the consumer will ask for the next page
+            following = url_after(last)
+            context.ahead.start(version, following, lambda: page_at(last, following))
+    return answer_response(request, answer)
 
 
 @router.get("/sources", summary="Sources, their last run and field coverage")

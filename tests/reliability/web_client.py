@@ -76,7 +76,7 @@ def hostile_feed(
     feed_db.publish()
     app = create_app(database_url, geo_dir=str(write_geography(folder)))
     yield app
-    app.state.hub.engine.dispose()
+    app.state.hub.close()
     engine.dispose()
 
 

@@ -87,4 +87,4 @@ def make_client(
     yield build
     for client in clients:
         client.close()
-        client.app.state.hub.engine.dispose()
+        client.app.state.hub.close()

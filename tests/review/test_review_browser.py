@@ -97,7 +97,7 @@ def serve(database_url: str) -> Iterator[Callable[[], Served]]:
         app.state.review.reclusterer.wait(FEED_WAIT_SECONDS)
         server.should_exit = True
         thread.join(10)
-        app.state.hub.engine.dispose()
+        app.state.hub.close()
 
 
 @pytest.fixture(scope="module")

@@ -206,7 +206,7 @@ def test_postcode_search_without_geography_says_so(feed_db):
     app.state.hub.geo_dir = None
     with TestClient(app) as client:
         response = client.get("/opportunities", params={"near": "SW1A 1AA"})
-    app.state.hub.engine.dispose()
+    app.state.hub.close()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "no_geography"
 
