@@ -36,7 +36,8 @@ class ReadAhead:
 
     def __init__(self, slots: int = SLOTS) -> None:
         self.slots = slots
-        self.handed = 0  # pages made ahead and handed over
+        self.started = 0  # pages set to be made ahead
+        self.handed = 0  # of them, handed over
         self._pages: OrderedDict[tuple[int, str], Future[RpdePage]] = OrderedDict()
         self._busy = 0  # feed requests being answered
         self._lock = threading.Lock()
@@ -57,6 +58,7 @@ class ReadAhead:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="feed-ahead")
             self._pages[key] = self._pool.submit(make)
+            self.started += 1
             while len(self._pages) > self.slots:
                 _, dropped = self._pages.popitem(last=False)
                 dropped.cancel()
@@ -89,6 +91,11 @@ class ReadAhead:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+            logger.info(
+                "feed pages made ahead: %d set, %d handed over",
+                self.started,
+                self.handed,
+            )
 
 
 class _Answering:
