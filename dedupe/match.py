@@ -67,7 +67,9 @@ def match(
     state.blocks.changed = delta.changed if delta.exact else None
     candidates, block_counts = candidate_keys(prep, config, state.blocks)
     ruled = _ruled_keys(state, rulings)
-    to_score = _to_score(state, delta, candidates, changed is not None, ruled)
+    # after a run that stopped part way, ``changed`` may name too few records
+    incremental = changed is not None and not delta.interrupted
+    to_score = _to_score(state, delta, candidates, incremental, ruled)
     scored, fresh = _score(prep, to_score, config, ruled)
     model = _carried(state, delta, candidates, previous_pairs, config, fresh)
     pairs = _by_ids(state, model, scored)
@@ -105,7 +107,7 @@ def resume_state(
     state.candidates, _ = candidate_keys(state.prep, config, state.blocks)
     state.model = _previous_by_row(state, pairs, config)
     state.by_ids = {(p.a, p.b): p for p in state.model.values()}
-    state.matched = True
+    state.matched, state.running = True, False
     return state
 
 
@@ -269,9 +271,6 @@ def _carried(
     change touches few of its pairs)."""
     if delta.exact:
         found = state.model
-        # until the run ends: its pairs and clusters are being changed, and a
-        # run stopped part way leaves them to be made afresh
-        state.matched = False
     else:
         found = _previous_by_row(state, previous, config)
     keys = np.fromiter(found, dtype=np.int64, count=len(found))
@@ -543,4 +542,4 @@ def _remember(
 ) -> None:
     state.candidates = candidates
     state.model = model
-    state.matched = True
+    state.matched, state.running = True, False

@@ -30,6 +30,7 @@ class Delta:
     changed: np.ndarray  # bool per row: new, edited or named in ``changed``
     removed: set[RecordID]
     exact: bool  # the state saw a previous run under the same config
+    interrupted: bool = False  # the state's last run stopped part way
 
 
 @dataclass
@@ -39,7 +40,8 @@ class MatchState:
     config: MatchConfig | None = None
     prep: Prepared = field(default_factory=Prepared)
     index: dict[RecordID, int] = field(default_factory=dict)
-    matched: bool = False
+    matched: bool = False  # the last run under this config ran to its end
+    running: bool = False  # a run began and has not ended
     clustered: bool = False  # components, clusters and settled pairs: last run's
     candidates: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     model: dict[int, ScoredPair] = field(default_factory=dict)  # row key -> pair
@@ -70,6 +72,9 @@ class MatchState:
         )
         exact = self.matched
         rows, update = self._rows(records)
+        # from here the run changes the state: one that stops part way leaves
+        # the next to start afresh (``match`` clears these when the run ends)
+        interrupted, self.running, self.matched = self.running, True, False
         self.prep.update(rows[update], [records[k] for k in update.tolist()])
         removed = self._remove_missing(rows)
         mask = np.zeros(len(self.prep), dtype=bool)
@@ -79,7 +84,7 @@ class MatchState:
         # a record named but not given (removed, or never seen) is no change
         named = [index[r] for r in changed or () if r in index and alive[index[r]]]
         mask[named] = True
-        return Delta(mask, removed, exact)
+        return Delta(mask, removed, exact, interrupted)
 
     def _rows(self, records: Sequence[MatchRecord]) -> tuple[np.ndarray, np.ndarray]:
         """Each record's row (new ones get the next free rows) and which

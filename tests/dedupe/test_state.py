@@ -276,12 +276,16 @@ def test_run_after_run_equals_a_full_run() -> None:
         rng.shuffle(records)
 
 
+@pytest.mark.parametrize(
+    "stage", ["candidate_keys", "score_pairs", "_by_ids", "cluster_records", "_settle"]
+)
+@pytest.mark.parametrize("named", [False, True], ids=["found", "named as changed"])
 def test_a_run_that_failed_part_way_leaves_a_state_the_next_run_can_use(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, stage: str, named: bool
 ) -> None:
-    """A run that stops after changing the carried pairs but before clustering
-    them leaves the state marked unfinished: the next run starts its pairs and
-    clusters afresh and still equals a full run."""
+    """A run that stops at any stage after taking in its records leaves the
+    state marked unfinished: the next run starts afresh and equals a full run,
+    also when it names only its own changes in ``changed``."""
     match_module = importlib.import_module("dedupe.match")
     state = MatchState()
     records = _records(200, seed=12)
@@ -292,9 +296,13 @@ def test_a_run_that_failed_part_way_leaves_a_state_the_next_run_can_use(
         raise RuntimeError("stopped part way")
 
     with monkeypatch.context() as patch:
-        patch.setattr(match_module, "cluster_records", broken)
+        patch.setattr(match_module, stage, broken)
         with pytest.raises(RuntimeError, match="part way"):
             match(edited, config=THIN, state=state)
     again = _add(edited, random.Random(4))
+    changed = {r.id for r in again} - {r.id for r in edited} if named else None
 
-    _same(match(again, config=THIN), match(again, config=THIN, state=state))
+    _same(
+        match(again, config=THIN),
+        match(again, config=THIN, state=state, changed=changed),
+    )
