@@ -10,9 +10,10 @@ when the consumer asks for it.
 A page made ahead is made under the change number read for the page before it
 and handed over only to a request that read the same number (see
 :mod:`hub.web.answers` for why that is enough); one made in part from a golden
-record newer than its stored document is never handed over. A worker busy with
-other requests makes nothing ahead, so a loaded server does no extra work. At
-most ``slots`` pages wait; the oldest goes first.
+record newer than its stored document is never handed over. A worker answering
+other feed requests makes nothing ahead, so a server loaded with them does no
+extra work (a page made ahead goes unused when a change is recorded before the
+consumer asks for it). At most ``slots`` pages wait; the oldest goes first.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class ReadAhead:
         self._busy = 0  # feed requests being answered
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
 
     def answering(self) -> _Answering:
         """Wrap the answering of one feed request."""
@@ -51,7 +53,7 @@ class ReadAhead:
         """Make the page at ``url`` now, unless other requests are in hand."""
         key = (version, url)
         with self._lock:
-            if self.slots <= 0 or self._busy > 1 or key in self._pages:
+            if self._closed or self.slots <= 0 or self._busy > 1 or key in self._pages:
                 return
             for stale in [k for k in self._pages if k[0] < version]:
                 self._pages.pop(stale).cancel()
@@ -85,6 +87,7 @@ class ReadAhead:
         """Drop the pages waiting; wait for the one being made (its session
         goes back to the pool before the pool is closed)."""
         with self._lock:
+            self._closed = True
             for future in self._pages.values():
                 future.cancel()
             self._pages.clear()

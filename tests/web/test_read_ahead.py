@@ -134,3 +134,15 @@ def test_no_more_pages_wait_than_there_are_slots() -> None:
     assert ahead.take(1, "/a") is None  # the oldest went first
     assert [ahead.take(1, u).body for u in ("/b", "/c")] == ["b", "c"]
     ahead.close()
+
+
+def test_a_closed_read_ahead_makes_nothing_more() -> None:
+    """A request still in hand when the server shuts down starts no thread."""
+    ahead = ReadAhead()
+    ahead.close()
+    made = threading.Event()
+    with ahead.answering():
+        ahead.start(1, "/a", lambda: made.set() or _page())
+
+    assert ahead.take(1, "/a") is None and not made.is_set()
+    assert ahead._pool is None
