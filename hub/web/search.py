@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from hub.web.errors import ApiError
 from pipelines.geo import Gazetteer
 from pipelines.postcodes import normalise_postcode
+from spiders.items import OpportunityType
 from storage.feed import fold_text, tag_for
 from storage.models import Opportunity
 from storage.models_feed import OpportunityPlace, OpportunitySearch, OpportunityTag
@@ -61,7 +62,7 @@ class OpportunityQuery(BaseModel):
     q: str | None = Field(
         None, max_length=200, description="Words in the title, provider or summary."
     )
-    type: list[str] = Field(
+    type: list[OpportunityType] = Field(
         default_factory=list, description="Opportunity type (repeatable)."
     )
     in_scope: Literal["true", "false", "any"] = Field(
