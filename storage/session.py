@@ -158,8 +158,8 @@ def require_schema(engine: Engine) -> None:
         "",
         ":memory:",
     ):
-        if not Path(url.database).is_file():
-            raise SchemaMissing(f"no database at {url.database}")
+        if not Path(url.database).is_file():  # named in full: it may be relative
+            raise SchemaMissing(f"no database at {Path(url.database).resolve()}")
     if not inspect(engine).has_table("alembic_version"):
         raise SchemaMissing(f"no hub tables in {url.render_as_string()}")
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from hub.coldspots.load import Measured, measure_stored
 from hub.coldspots.measure import DEFAULT_RADIUS_KM, AreaCoverage, coldest
 from hub.coldspots.output import stamp, write_coverage_csv
-from hub.config import Config
+from hub.config import Config, existing_database
 
 console = Console()
 COLDEST_SHOWN = 20
@@ -68,6 +68,7 @@ def coverage(
     if as_of and since and since > as_of:
         raise typer.BadParameter("must be before --as-of", param_hint="--since")
     config = Config.from_env()
+    existing_database(config.database_url).dispose()  # a command that reads
     measured = measure_stored(
         config.database_url, config.geo_dir, as_of, radius_km, since
     )

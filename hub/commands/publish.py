@@ -27,11 +27,11 @@ def publish(
     ] = 500,
 ) -> None:
     """Write RPDE pages, exports, sources and index.json, then swap them in."""
-    from hub.config import Config
+    from hub.config import Config, existing_database
     from hub.web.static import write_static
-    from storage.session import make_engine, migrate, session_factory
+    from storage.session import migrate, session_factory
 
-    engine = make_engine(Config.from_env().database_url)
+    engine = existing_database(Config.from_env().database_url)
     migrate(engine)
     summary = write_static(
         session_factory(engine), out, base_url=base_url, page_size=page_size

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.config import Config
+from hub.config import Config, existing_database
 from hub.registry import load_registry
 
 if TYPE_CHECKING:
@@ -33,10 +33,10 @@ def status(
 ) -> None:
     """The health ledger: each source's last runs, verdicts and schedule gaps."""
     from storage.health import list_ledger
-    from storage.session import make_engine, migrate, session_factory
+    from storage.session import migrate, session_factory
 
     config = Config.from_env()
-    engine = make_engine(config.database_url)
+    engine = existing_database(config.database_url)
     migrate(engine)
     try:
         with session_factory(engine)() as session:
