@@ -54,7 +54,17 @@ def _fail(message: str) -> None:
 
 @app.callback()
 def _options(
-    verbose: Annotated[int, typer.Option("-v", count=True, help="More log lines.")] = 0,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "-v",
+            "--verbose",
+            count=True,
+            metavar="",
+            show_default=False,
+            help="More log lines: -v for progress, -vv for everything.",
+        ),
+    ] = 0,
 ) -> None:
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

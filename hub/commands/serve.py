@@ -27,6 +27,8 @@ def serve(
     engine = make_engine(Config.from_env().database_url)
     migrate(engine)
     engine.dispose()
+    database = engine.url.render_as_string(hide_password=True)
+    typer.echo(f"Serving {database} on http://{host}:{port}/ (OpenAPI at /docs)")
     uvicorn.run(
         "hub.web.app:app_from_env",
         factory=True,
