@@ -21,6 +21,7 @@ from hub.web.answers import AnswerCache
 from hub.web.context import FEED_LICENCE, FeedContext
 from hub.web.errors import install_error_handlers
 from hub.web.etag import ETagMiddleware
+from hub.web.nosniff import NoSniffMiddleware
 from hub.web.nul import NulGuardMiddleware
 from storage.session import make_engine, session_factory
 
@@ -69,6 +70,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(ETagMiddleware)
     app.add_middleware(NulGuardMiddleware)
+    app.add_middleware(NoSniffMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

@@ -105,6 +105,14 @@ def test_every_get_has_an_etag_and_answers_304(client, path):
     assert other.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/opportunities", "/feed", "/export.csv", "/feed.atom", "/no-such-page"],
+)
+def test_no_answer_leaves_its_content_type_to_be_guessed(client, path):
+    assert client.get(path).headers["x-content-type-options"] == "nosniff"
+
+
 def test_cors_is_open_for_reads_only(client):
     response = client.get("/feed", headers={"Origin": "https://council.example.org"})
     assert response.headers["access-control-allow-origin"] == "*"

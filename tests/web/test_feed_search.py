@@ -181,7 +181,9 @@ def test_cursor_is_opaque_and_bound_to_its_query(client):
         ),
         pytest.param({"sort": "random"}, 422, "invalid_parameter", id="unknown-sort"),
         pytest.param({"mode": "teleport"}, 422, "invalid_parameter", id="unknown-mode"),
-        pytest.param({"type": "apprentice"}, 422, "invalid_parameter", id="unknown-type"),
+        pytest.param(
+            {"type": "apprentice"}, 422, "invalid_parameter", id="unknown-type"
+        ),
         pytest.param(
             {"closing_after": "soon"}, 422, "invalid_parameter", id="bad-date"
         ),
