@@ -3,8 +3,8 @@
 A consumer syncing the feed asks for page after page, each named by the last
 one's ``next``, and between two requests it parses the page it got: the server
 sits idle while the consumer works, and the consumer waits while the server
-works. When a worker answers a feed page and no other request is in hand, it
-makes the page after it on one spare thread in that pause, and hands it over
+works. When a worker answers a feed page and no other feed request is in hand,
+it makes the page after it on one spare thread in that pause, and hands it over
 when the consumer asks for it.
 
 A page made ahead is made under the change number read for the page before it
@@ -50,7 +50,7 @@ class ReadAhead:
         return _Answering(self)
 
     def start(self, version: int, url: str, make: Callable[[], RpdePage]) -> None:
-        """Make the page at ``url`` now, unless other requests are in hand."""
+        """Make the page at ``url`` now, unless other feed requests are in hand."""
         key = (version, url)
         with self._lock:
             if self._closed or self.slots <= 0 or self._busy > 1 or key in self._pages:
