@@ -354,7 +354,7 @@ def _cluster(
         inside = _inside(state, model, pairs, rulings, region)
     else:
         state.component_of, state.components = {}, {}
-        state.cluster_of, state.held, state.settled = {}, {}, []
+        state.cluster_of, state.held = {}, {}
         inside = {key: pair.score for key, pair in pairs.items()}
         region = {r for key in inside for r in key}
         region |= {r for key in rulings for r in key}

@@ -21,8 +21,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 from hub.web.rpde import RpdePage
 
@@ -45,9 +46,16 @@ class ReadAhead:
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
 
-    def answering(self) -> _Answering:
+    @contextmanager
+    def answering(self) -> Iterator[None]:
         """Wrap the answering of one feed request."""
-        return _Answering(self)
+        with self._lock:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy -= 1
 
     def start(self, version: int, url: str, make: Callable[[], RpdePage]) -> None:
         """Make the page at ``url`` now, unless other feed requests are in hand."""
@@ -99,16 +107,3 @@ class ReadAhead:
                 self.started,
                 self.handed,
             )
-
-
-class _Answering:
-    def __init__(self, ahead: ReadAhead) -> None:
-        self._ahead = ahead
-
-    def __enter__(self) -> None:
-        with self._ahead._lock:
-            self._ahead._busy += 1
-
-    def __exit__(self, *_: object) -> None:
-        with self._ahead._lock:
-            self._ahead._busy -= 1
