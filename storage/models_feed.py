@@ -51,7 +51,15 @@ class OpportunitySearch(Base):
         # in or out of scope alike (in_scope=any)
         Index("ix_search_any_closing", "state", "closing_sort", "opportunity_id"),
         Index("ix_search_any_newest", "state", "newest_sort", "opportunity_id"),
-        Index("ix_search_type_closing", "opportunity_type", "closing_sort"),
+        # a type's page, walked in the index alone (scope tested there too)
+        Index(
+            "ix_search_type_state_closing",
+            "opportunity_type",
+            "state",
+            "closing_sort",
+            "opportunity_id",
+            postgresql_include=["in_scope"],
+        ),
     )
 
 
@@ -77,5 +85,10 @@ class OpportunityTag(Base):
 
     tag: Mapped[str] = mapped_column(String(200), primary_key=True)
     opportunity_id: Mapped[str] = mapped_column(
-        ForeignKey("opportunities.id"), primary_key=True, index=True
+        ForeignKey("opportunities.id"), primary_key=True
+    )
+
+    # whether an opportunity has a tag, answered from the index alone
+    __table_args__ = (
+        Index("ix_opportunity_tags_opportunity_tag", "opportunity_id", "tag"),
     )

@@ -28,13 +28,18 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 _GONE_STATES = {"57P01", "57P02", "57P03"}
 
 
-def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int | None = None, parallel: bool = True
+) -> Engine:
     """An engine for ``url``; SQLite files get WAL, a busy timeout and foreign keys.
 
     A ``postgresql://`` URL is driven by psycopg 3, with ``pool_size``
     connections kept open (SQLAlchemy's default, 5, when None): a server that
     answers more requests at once than that would open and close a connection
-    for each one over it.
+    for each one over it. ``parallel=False`` turns PostgreSQL's parallel query
+    off on every connection: a server answering many small queries at once
+    loses more to starting a query's workers (about 10 ms each) than they save,
+    and they take the cores the other requests need.
     """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -50,6 +55,8 @@ def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
     else:
         engine = create_engine(parsed, pool_pre_ping=True, pool_size=pool_size)
     event.listen(engine, "do_connect", _connect_patiently)
+    if not parallel:
+        event.listen(engine, "connect", _serial_queries)
     return engine
 
 
@@ -68,6 +75,12 @@ def _connect_patiently(
             logger.warning("The database refused a connection (%s); waiting", exc)
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+def _serial_queries(dbapi_connection: Any, _record: Any) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+    dbapi_connection.commit()  # a setting made in a rolled-back transaction is undone
 
 
 def _server_gone(error: BaseException) -> bool:

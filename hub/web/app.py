@@ -54,7 +54,7 @@ def create_app(
         version="1",
         lifespan=_lifespan,
     )
-    engine = make_engine(database_url, pool_size=REQUEST_THREADS)
+    engine = make_engine(database_url, pool_size=REQUEST_THREADS, parallel=False)
     app.state.hub = FeedContext(
         engine=engine,
         factory=session_factory(engine),
