@@ -1,4 +1,5 @@
-"""The FastAPI app: routers for the feed API and exports, JSON errors, ETags, CORS.
+"""The FastAPI app: routers for the feed API and exports, JSON errors, ETags,
+HEAD, CORS.
 
 Further pages (reviewers', coverage) are further routers: add one with
 ``app.include_router(...)`` on the app :func:`create_app` returns, or list it in
@@ -21,6 +22,7 @@ from hub.web.answers import AnswerCache
 from hub.web.context import FEED_LICENCE, FeedContext
 from hub.web.errors import install_error_handlers
 from hub.web.etag import ETagMiddleware
+from hub.web.head import HeadMiddleware
 from hub.web.nosniff import NoSniffMiddleware
 from hub.web.nul import NulGuardMiddleware
 from storage.session import make_engine, session_factory
@@ -74,10 +76,11 @@ def create_app(
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
-        allow_methods=["GET"],
+        allow_methods=["GET", "HEAD"],
         allow_headers=["If-None-Match"],
         expose_headers=["ETag"],
     )
+    app.add_middleware(HeadMiddleware)
     return app
 
 
