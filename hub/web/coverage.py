@@ -32,10 +32,11 @@ from hub.coldspots.measure import (
 from hub.coldspots.output import caveats, stamp
 from hub.exceptions import ConfigurationError
 from hub.web.context import FeedContext, get_context
+from hub.web.errors import refuse_unknown_parameters
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(refuse_unknown_parameters)])
 SVG_WIDTH = 500
 COLDEST_SHOWN = 20
 MAX_RADIUS_KM = 500.0

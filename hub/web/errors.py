@@ -8,14 +8,20 @@ client sends should reach the generic handler, which still answers JSON.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
+# pydantic's words for a parameter a model forbids, used for the others too
+NOT_TAKEN = "Extra inputs are not permitted"
 
 
 class ApiError(Exception):
@@ -49,6 +55,49 @@ def error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
+async def refuse_unknown_parameters(request: Request) -> None:
+    """A dependency: a query parameter the route does not take is a 400, as
+    the list and feed endpoints' own models say (this leaves those to them).
+    An export or page that quietly dropped ``region=`` would answer for
+    everywhere."""
+    known = _query_parameters(request.scope["route"])
+    if known is None:
+        return
+    unknown = [
+        name for name in dict.fromkeys(request.query_params) if name not in known
+    ]
+    if unknown:
+        details = [
+            {"parameter": name, "type": "extra_forbidden", "message": NOT_TAKEN}
+            for name in unknown
+        ]
+        raise _unknown_parameters(details)
+
+
+def _query_parameters(route: APIRoute) -> frozenset[str] | None:
+    """The names the route takes, or None when a model takes them."""
+    fields = list(_query_fields(route.dependant))
+    if any(_is_model(field.field_info.annotation) for field in fields):
+        return None
+    return frozenset(field.alias for field in fields)
+
+
+def _query_fields(dependant: Dependant) -> Iterator[Any]:
+    yield from dependant.query_params
+    for sub in dependant.dependencies:
+        yield from _query_fields(sub)
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _unknown_parameters(details: list[dict[str, Any]]) -> ApiError:
+    unknown = [d["parameter"] for d in details if d["type"] == "extra_forbidden"]
+    names = ", ".join(repr(n) for n in unknown)
+    return ApiError(400, "unknown_parameter", f"unknown parameter(s): {names}", details)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
@@ -64,14 +113,8 @@ async def _validation_error(
     _request: Request, exc: RequestValidationError
 ) -> JSONResponse:
     details = [_detail(error) for error in exc.errors()]
-    unknown = [d["parameter"] for d in details if d["type"] == "extra_forbidden"]
-    if unknown:
-        names = ", ".join(repr(n) for n in unknown)
-        return error_response(
-            ApiError(
-                400, "unknown_parameter", f"unknown parameter(s): {names}", details
-            )
-        )
+    if any(d["type"] == "extra_forbidden" for d in details):
+        return error_response(_unknown_parameters(details))
     message = "; ".join(f"{d['parameter']}: {d['message']}" for d in details)
     return error_response(ApiError(422, "invalid_parameter", message, details))
 

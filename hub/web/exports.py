@@ -25,6 +25,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.web.context import FeedContext, get_context
+from hub.web.errors import refuse_unknown_parameters
 from hub.web.etag import etag_for, not_modified
 from storage.feed import feed_fingerprint, list_published_golden
 from storage.records import golden_record, safe_url
@@ -478,7 +479,7 @@ def stream_export(
         yield "".join(pending).encode()
 
 
-router = APIRouter(tags=["exports"])
+router = APIRouter(tags=["exports"], dependencies=[Depends(refuse_unknown_parameters)])
 
 
 Context = Annotated[FeedContext, Depends(get_context)]

@@ -113,6 +113,31 @@ def test_no_answer_leaves_its_content_type_to_be_guessed(client, path):
     assert client.get(path).headers["x-content-type-options"] == "nosniff"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/opportunities",
+        "/opportunities/opp_a",
+        "/feed",
+        "/sources",
+        "/coverage",
+        "/export.csv",
+        "/export.jsonl",
+        "/feed.atom",
+    ],
+)
+def test_a_parameter_a_route_does_not_take_is_refused_by_name(client, path):
+    wrong = client.get(f"{path}?region=London&regoin=x")
+    taken = {"/opportunities": "region"}.get(path)
+    refused = [d["parameter"] for d in wrong.json()["error"]["details"]]
+
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["code"] == "unknown_parameter"
+    assert refused == [p for p in ("region", "regoin") if p != taken]
+    assert client.get(path).status_code == 200
+
+
 def test_cors_is_open_for_reads_only(client):
     response = client.get("/feed", headers={"Origin": "https://council.example.org"})
     assert response.headers["access-control-allow-origin"] == "*"
