@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -524,22 +525,36 @@ def list_feed_page(
     id was recorded after ``after`` (:func:`list_id_events` then names them).
     """
     fresh, state, in_scope = _as_published()
-    query = (
-        select(
-            Opportunity.id,
-            state.label("state"),
-            Opportunity.merged_into,
-            in_scope.label("in_scope"),
-            Opportunity.modified,
-            Opportunity.change_no,
-            case((fresh, OpportunitySearch.feed_doc), else_=None).label("feed_doc"),
-            _id_events(after.modified if after else None).exists().label("has_events"),
-        )
-        .outerjoin(
-            OpportunitySearch, OpportunitySearch.opportunity_id == Opportunity.id
-        )
-        .where(Opportunity.change_no > 0)
+    query = select(
+        Opportunity.id,
+        state.label("state"),
+        Opportunity.merged_into,
+        in_scope.label("in_scope"),
+        Opportunity.modified,
+        Opportunity.change_no,
+        case((fresh, OpportunitySearch.feed_doc), else_=None).label("feed_doc"),
+        _id_events(after.modified if after else None).exists().label("has_events"),
     )
+    return list(session.execute(_in_feed(query, after, scope).limit(limit)))
+
+
+def list_feed_positions(session: Session, scope: str = "all") -> Iterator[FeedPosition]:
+    """The position of every item of the change feed, in its order (as
+    :func:`list_feed_page` pages it), read in batches."""
+    query = _in_feed(select(Opportunity.modified, Opportunity.id), None, scope)
+    # closed when the caller stops early: on PostgreSQL it holds a cursor
+    options = {"yield_per": INDEX_BATCH * 10}
+    with closing(session.execute(query, execution_options=options)) as rows:
+        for modified, opportunity_id in rows:
+            yield FeedPosition(modified, opportunity_id)
+
+
+def _in_feed(query: Select[Any], after: FeedPosition | None, scope: str) -> Select[Any]:
+    """``query`` limited to the change feed's items after ``after``, in order."""
+    _, _, in_scope = _as_published()
+    query = query.outerjoin(
+        OpportunitySearch, OpportunitySearch.opportunity_id == Opportunity.id
+    ).where(Opportunity.change_no > 0)
     if scope == "published":
         query = query.where(
             or_(Opportunity.ever_in_scope, Opportunity.in_scope, in_scope)
@@ -549,8 +564,7 @@ def list_feed_page(
             tuple_(Opportunity.modified, Opportunity.id)
             > tuple_(after.modified, after.opportunity_id)
         )
-    query = query.order_by(Opportunity.modified, Opportunity.id).limit(limit)
-    return list(session.execute(query))
+    return query.order_by(Opportunity.modified, Opportunity.id)
 
 
 def _id_event_conditions(since: datetime | None) -> list[ColumnElement[bool]]:
@@ -615,7 +629,8 @@ def list_published(
         .order_by(Opportunity.modified, Opportunity.id)
         .execution_options(yield_per=500)
     )
-    yield from session.scalars(query)
+    with closing(session.scalars(query)) as opportunities:
+        yield from opportunities
 
 
 def list_published_golden(
@@ -646,9 +661,10 @@ def list_published_golden(
         .order_by(*(c.desc() for c in order) if newest_first else order)
         .execution_options(yield_per=batch)
     )
-    for row in session.execute(query):
-        golden = json.loads(row.doc) if row.doc is not None else row.golden
-        yield row.id, row.modified, row.change_no, golden or {}
+    with closing(session.execute(query)) as rows:
+        for row in rows:
+            golden = json.loads(row.doc) if row.doc is not None else row.golden
+            yield row.id, row.modified, row.change_no, golden or {}
 
 
 def feed_version(session: Session | Connection) -> int:

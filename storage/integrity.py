@@ -35,6 +35,7 @@ import io
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,19 +252,20 @@ def _merge_chain(
 def _awaiting_publish(session: Session) -> Iterator[Problem]:
     query = unmerged_opportunities().execution_options(yield_per=500)
     kinds = list_provider_kinds(session)
-    for opportunity in session.scalars(query):
-        state = derived_state({m.listing.status for m in opportunity.members})
-        if state != opportunity.state:
-            yield Problem(
-                "awaiting_publish",
-                f"opportunity {opportunity.id} is {opportunity.state}, its members "
-                f"make it {state}",
-            )
-        elif published_digest(opportunity, kinds) != opportunity.content_hash:
-            yield Problem(
-                "awaiting_publish",
-                f"opportunity {opportunity.id} changed since it was last published",
-            )
+    with closing(session.scalars(query)) as opportunities:
+        for opportunity in opportunities:
+            state = derived_state({m.listing.status for m in opportunity.members})
+            if state != opportunity.state:
+                yield Problem(
+                    "awaiting_publish",
+                    f"opportunity {opportunity.id} is {opportunity.state}, its "
+                    f"members make it {state}",
+                )
+            elif published_digest(opportunity, kinds) != opportunity.content_hash:
+                yield Problem(
+                    "awaiting_publish",
+                    f"opportunity {opportunity.id} changed since it was last published",
+                )
 
 
 def _index_behind(session: Session) -> Iterator[Problem]:
@@ -453,30 +455,53 @@ def _read(path: Path, parse: Parser, problems: list[Problem]) -> Any:
 def _read_pages(
     root: Path, index: dict[str, Any], problems: list[Problem]
 ) -> list[dict[str, Any]] | None:
+    """The pages a reader reads from the start (following ``next`` to the page
+    that names itself); every other page, kept for a position a reader may
+    hold, must lead into them too."""
     count = index.get("feed_pages")
     if not isinstance(count, int) or count < 1:
         problems.append(Problem("index", f"feed_pages is {count!r}"))
         return None
-    pages = []
-    for number in range(count):
-        name = f"page-{number:06d}.json"
-        page = _read(root / "feed" / name, json.loads, problems)
-        if not isinstance(page, dict) or not isinstance(page.get("items"), list):
-            if page is not None:
-                problems.append(Problem("unreadable_file", f"{name} is not a page"))
+    folder = root / "feed"
+    name, pages, chain = _name(index.get("feed")), [], []
+    while len(chain) <= count:
+        page = _read_page(folder, name, problems)
+        if page is None:
             return None
-        following = f"page-{min(number + 1, count - 1):06d}.json"
-        if _name(page.get("next")) != following:
-            problems.append(
-                Problem("page_chain", f"{name} leads to {page.get('next')!r}")
-            )
         pages.append(page)
+        chain.append(name)
+        following = _name(page.get("next"))
+        if following == name:
+            break
+        name = following
+    if len(chain) != count:
+        problems.append(
+            Problem("page_chain", f"the pages from the start are not {count}")
+        )
+        return None
     if pages[-1]["items"]:
         problems.append(Problem("page_chain", "the last page is not empty"))
-    extra = root / "feed" / f"page-{count:06d}.json"
-    if extra.exists():
-        problems.append(Problem("page_chain", f"{extra.name} is beyond the index"))
+    reached = set(chain)
+    for path in sorted(folder.glob("after-*.json")):
+        if path.name in reached:
+            continue
+        page = _read_page(folder, path.name, problems)
+        if page is not None and _name(page.get("next")) not in reached | {path.name}:
+            problems.append(
+                Problem("page_chain", f"{path.name} leads to {page.get('next')!r}")
+            )
     return pages
+
+
+def _read_page(
+    folder: Path, name: str, problems: list[Problem]
+) -> dict[str, Any] | None:
+    page = _read(folder / name, json.loads, problems)
+    if isinstance(page, dict) and isinstance(page.get("items"), list):
+        return page
+    if page is not None:
+        problems.append(Problem("unreadable_file", f"{name} is not a page"))
+    return None
 
 
 def _jsonl(data: bytes) -> list[Any]:

@@ -13,16 +13,19 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import Receive, Scope, Send
 
 from hub.web.context import FeedContext, get_context
 from hub.web.errors import refuse_unknown_parameters
@@ -464,7 +467,7 @@ EXPORTS: dict[str, Export] = {
 
 def stream_export(
     factory: sessionmaker[Session], export: Export, base_url: str, licence: str
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """The export's bytes in chunks of about CHUNK_CHARS, from one session."""
     with factory() as session:
         rows = list_published_golden(session, newest_first=export.newest_first)
@@ -477,6 +480,26 @@ def stream_export(
                 yield "".join(pending).encode()
                 pending, size = [], 0
         yield "".join(pending).encode()
+
+
+class ClosingStream(StreamingResponse):
+    """A streamed answer whose maker is closed however the answer ends: sent
+    whole, its client gone, or a HEAD stopped at the headers. The maker's
+    session and database cursor then close at once, not whenever the garbage
+    collector gets to them."""
+
+    def __init__(self, chunks: Generator[bytes, None, None], **options: Any) -> None:
+        super().__init__(chunks, **options)
+        self._chunks = chunks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # the close runs on a worker thread, as the making did; a
+            # cancelled answer still waits for it
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._chunks.close)
 
 
 router = APIRouter(tags=["exports"], dependencies=[Depends(refuse_unknown_parameters)])
@@ -496,9 +519,7 @@ def _route(export: Export) -> Callable[..., Response]:
             return cached
         base_url = str(request.base_url).rstrip("/")
         body = stream_export(context.factory, export, base_url, context.licence)
-        return StreamingResponse(
-            body, media_type=export.media_type, headers={"ETag": etag}
-        )
+        return ClosingStream(body, media_type=export.media_type, headers={"ETag": etag})
 
     handler.__name__ = f"export_{export.filename.replace('.', '_')}"
     return handler

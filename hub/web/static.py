@@ -1,6 +1,7 @@
 """The feed as static files, swapped in atomically.
 
-``write_static(factory, out)`` writes RPDE pages (``feed/page-000000.json`` ...),
+``write_static(factory, out)`` writes RPDE pages (``feed/start.json``, then
+``feed/after-<stamp>-<id>.json`` for the items after each page boundary),
 every export, ``sources.json`` and ``index.json`` into a new sibling folder
 ``<out>.tmp-XXXX``, renames it to ``<out>.v-<stamp>-XXXX`` and then points the
 symbolic link ``<out>`` at it with one ``rename``: a reader sees the old feed
@@ -10,8 +11,9 @@ from one snapshot of the database, so they agree item for item. One publisher
 writes beside ``<out>`` at a time (a lock on its folder), and it first removes
 the unfinished folder of any publisher that was killed part way.
 
-File names are made here from counters and fixed names, never from the data,
-and every path is checked to stay inside the folder being written.
+File names are fixed, or made from feed positions (a change stamp and one of
+the hub's own ids), and every path is checked to stay inside the folder being
+written.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,9 +40,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.exceptions import HubError
 from hub.web.context import FEED_LICENCE
 from hub.web.exports import EXPORTS, stream_export
-from hub.web.rpde import MAX_RPDE_PAGE, rpde_page
+from hub.web.rpde import MAX_RPDE_PAGE, from_micros, rpde_page, to_micros
 from hub.web.sources import list_source_reports
-from storage.feed import FeedPosition
+from storage.feed import TOMBSTONE_DAYS, FeedPosition, list_feed_positions
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +86,12 @@ def write_static(
             tmp.chmod(0o777 & ~_umask())
             with _snapshot(factory) as snapshot:
                 pages, items = _write_all(
-                    snapshot, tmp, base_url.rstrip("/"), page_size, licence
+                    snapshot,
+                    tmp,
+                    base_url.rstrip("/"),
+                    page_size,
+                    licence,
+                    out.resolve() if out.is_symlink() else None,
                 )
             version = _version_path(out)
             tmp.rename(version)
@@ -162,8 +169,9 @@ def _write_all(
     base_url: str,
     page_size: int,
     licence: str,
+    previous: Path | None,
 ) -> tuple[int, int]:
-    pages, items = _write_rpde(factory, root, base_url, page_size, licence)
+    pages, items = _write_rpde(factory, root, base_url, page_size, licence, previous)
     for export in EXPORTS.values():
         with safe_path(root, export.filename).open("wb") as stream:
             for chunk in stream_export(factory, export, base_url, licence):
@@ -176,12 +184,52 @@ def _write_all(
     return pages, items
 
 
-def _page_name(number: int) -> str:
-    return f"page-{number:06d}.json"
+START_PAGE = "start.json"
+POSITIONS_FILE = "positions.json"
+# how long a position a reader may hold keeps its page: as long as tombstones
+KEEP_POSITIONS = timedelta(days=TOMBSTONE_DAYS)
 
 
-def _page_url(base_url: str, number: int) -> str:
-    name = _page_name(number)
+@dataclass(frozen=True)
+class _Boundary:
+    """A position a page ends at, and when it was first published."""
+
+    position: FeedPosition
+    since: datetime
+
+    @property
+    def name(self) -> str:
+        return position_page_name(self.position)
+
+    @property
+    def key(self) -> tuple[datetime, str]:
+        return (self.position.modified, self.position.opportunity_id)
+
+    def as_json(self) -> list[Any]:
+        position = self.position
+        return [
+            to_micros(position.modified),
+            position.opportunity_id,
+            self.since.isoformat(),
+        ]
+
+    @classmethod
+    def from_json(cls, entry: list[Any]) -> _Boundary:
+        micros, opportunity_id, since = entry
+        if not isinstance(micros, int) or not isinstance(opportunity_id, str):
+            raise ValueError(f"not a position: {entry!r}")
+        position = FeedPosition(from_micros(micros), opportunity_id)
+        return cls(position, datetime.fromisoformat(since))
+
+
+def position_page_name(position: FeedPosition | None) -> str:
+    """The page file of the items after ``position`` (None: the start)."""
+    if position is None:
+        return START_PAGE
+    return f"after-{to_micros(position.modified)}-{position.opportunity_id}.json"
+
+
+def _page_url(base_url: str, name: str) -> str:
     return f"{base_url}/feed/{name}" if base_url else name
 
 
@@ -191,30 +239,118 @@ def _write_rpde(
     base_url: str,
     page_size: int,
     licence: str,
+    previous: Path | None,
 ) -> tuple[int, int]:
-    safe_path(root, "feed").mkdir()
-    number, items, after = 0, 0, None
+    """The feed's pages: one file for the items after each page boundary.
+
+    A reader holds the URL of the page after the last item it read, and may
+    ask for it again after any later publish. So each boundary first published
+    within ``KEEP_POSITIONS`` keeps its file (the boundaries are listed in
+    ``positions.json``, read from ``previous``), and its page then holds what
+    changed since: a change moves an item to the end. New boundaries go
+    wherever more than ``page_size`` items would run between two. A page runs
+    from its boundary to the next one with items before it, so no page but
+    the last is empty. Returns the pages a reader following ``next`` from the
+    start reads, and the items.
+    """
+    folder = safe_path(root, "feed")
+    folder.mkdir()
+    now = datetime.now(UTC)
     with factory() as session:
-        while True:
-            page = rpde_page(
-                session,
-                after,
-                page_size,
-                "published",
-                licence,
-                partial(_next_page_url, base_url, number),
-            )
-            path = safe_path(root, "feed", _page_name(number))
-            path.write_text(page.body, encoding="utf-8")
-            items += page.count
-            number += 1
-            if page.last is None:
-                return number, items
-            after = page.last
+        boundaries, counts = _boundaries(
+            list_feed_positions(session, "published"),
+            _kept_boundaries(previous, now),
+            page_size,
+            now,
+        )
+        names = [b.name for b in boundaries]
+        starts: list[FeedPosition | None] = [None, *(b.position for b in boundaries)]
+        waiting: list[FeedPosition | None] = []
+        for number, count in enumerate(counts):
+            waiting.append(starts[number])
+            end = names[number] if number < len(names) else None
+            if count == 0 and end is not None:
+                continue  # nothing before the next boundary: its page serves
+            for held in waiting:
+                own = position_page_name(held)
+                page = rpde_page(
+                    session,
+                    held,
+                    count,
+                    "published",
+                    licence,
+                    partial(_next_url, base_url, end or own),
+                )
+                safe_path(folder, own).write_text(page.body, encoding="utf-8")
+            waiting = []
+    _write_json(
+        safe_path(folder, POSITIONS_FILE),
+        {"positions": [b.as_json() for b in boundaries]},
+    )
+    return 1 + sum(1 for count in counts if count), sum(counts)
 
 
-def _next_page_url(base_url: str, number: int, found: FeedPosition | None) -> str:
-    return _page_url(base_url, number + 1 if found else number)
+def _next_url(base_url: str, name: str, _last: FeedPosition | None) -> str:
+    return _page_url(base_url, name)
+
+
+def _boundaries(
+    positions: Iterable[FeedPosition],
+    kept: list[_Boundary],
+    page_size: int,
+    now: datetime,
+) -> tuple[list[_Boundary], list[int]]:
+    """The boundaries in order, and the count of items before each one (after
+    the one before it), then after the last one (always none)."""
+    boundaries: list[_Boundary] = []
+    counts: list[int] = []
+    ahead = iter(sorted(kept, key=lambda b: b.key))
+    following = next(ahead, None)
+    count = 0
+    last: FeedPosition | None = None
+    for position in positions:
+        key = (position.modified, position.opportunity_id)
+        while following is not None and following.key < key:
+            boundaries.append(following)
+            counts.append(count)
+            count, following = 0, next(ahead, None)
+        count += 1
+        last = position
+        if following is not None and following.key == key:
+            boundaries.append(following)
+            counts.append(count)
+            count, following = 0, next(ahead, None)
+        elif count == page_size:
+            boundaries.append(_Boundary(position, now))
+            counts.append(count)
+            count = 0
+    if count and last is not None:
+        boundaries.append(_Boundary(last, now))
+        counts.append(count)
+    while following is not None:  # kept boundaries beyond every item
+        boundaries.append(following)
+        counts.append(0)
+        following = next(ahead, None)
+    counts.append(0)
+    return boundaries, counts
+
+
+def _kept_boundaries(previous: Path | None, now: datetime) -> list[_Boundary]:
+    """The boundaries ``previous`` published that are young enough to keep; a
+    list that cannot be read is logged and none are kept (readers holding one
+    of its positions will not find it, but the feed is whole)."""
+    if previous is None:
+        return []
+    path = previous / "feed" / POSITIONS_FILE
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8"))["positions"]
+        kept = [_Boundary.from_json(entry) for entry in listed]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("Not keeping the page positions of %s: %s", previous, exc)
+        return []
+    return [b for b in kept if now - b.since <= KEEP_POSITIONS]
 
 
 def _index(base_url: str, pages: int, items: int, licence: str) -> dict[str, Any]:
@@ -222,7 +358,7 @@ def _index(base_url: str, pages: int, items: int, licence: str) -> dict[str, Any
     return {
         "generated": datetime.now(UTC).isoformat(),
         "license": licence,
-        "feed": f"{prefix}feed/{_page_name(0)}",
+        "feed": f"{prefix}feed/{START_PAGE}",
         "feed_pages": pages,
         "feed_items": items,
         "exports": {key: prefix + export.filename for key, export in EXPORTS.items()},

@@ -451,19 +451,23 @@ def _drop_an_export(out: Path) -> None:
     (out / "export.csv").unlink()
 
 
+def _second_page(out: Path) -> Path:
+    start = json.loads((out / "feed" / "start.json").read_text(encoding="utf-8"))
+    return out / "feed" / start["next"]
+
+
 def _cut_a_page_short(out: Path) -> None:
-    page = out / "feed" / "page-000001.json"
+    page = _second_page(out)
     page.write_bytes(page.read_bytes()[:40])
 
 
 def _lose_a_page(out: Path) -> None:
-    (out / "feed" / "page-000001.json").unlink()
+    _second_page(out).unlink()
 
 
 def _break_the_chain(out: Path) -> None:
-    _edit_json(
-        out / "feed" / "page-000000.json", lambda p: p.update(next="page-000003.json")
-    )
+    following = json.loads(_second_page(out).read_text(encoding="utf-8"))["next"]
+    _edit_json(out / "feed" / "start.json", lambda p: p.update(next=following))
 
 
 def _mix_in_another_export(out: Path) -> None:

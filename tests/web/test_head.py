@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import anyio
 import pytest
@@ -71,7 +71,7 @@ def test_head_of_an_export_stops_at_its_first_chunk(client, monkeypatch):
     pulled: list[int] = []
     whole = exports.stream_export
 
-    def counted(*args, **kwargs) -> Iterator[bytes]:
+    def counted(*args, **kwargs) -> Generator[bytes, None, None]:
         for chunk in whole(*args, **kwargs):
             pulled.append(len(chunk))
             yield chunk

@@ -8,12 +8,18 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from hub.web import static
 from hub.web.static import PublishError, safe_path, write_static
+from storage.feed import record_change
+from storage.integrity import check_published_folder
+from storage.models import Opportunity
+from storage.session import transaction
 from tests.web.feed_builders import golden
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +53,86 @@ def test_static_feed_pages_chain_to_a_self_pointing_last_page(published_db, tmp_
     assert summary.items == 7 and summary.pages == 4
     for name in ("export.jsonl", "export.csv", "feed.atom", "sources.json"):
         assert (out / name).stat().st_size > 0
+
+
+def _read_on(folder: Path, name: str) -> tuple[list[dict], str]:
+    """The items from the page ``name`` on, and the page a reader then holds."""
+    items = []
+    while True:
+        page = json.loads((folder / "feed" / name).read_text())
+        items += page["items"]
+        if page["next"] == name:
+            return items, name
+        name = page["next"]
+
+
+def _change(feed_db, opportunity_id: str) -> None:
+    with transaction(feed_db.factory) as session:
+        opportunity = session.get(Opportunity, opportunity_id)
+        opportunity.golden = {**opportunity.golden, "summary": "changed"}
+        record_change(session, opportunity, "updated")
+
+
+def test_a_reader_holding_a_position_sees_each_later_change_once(
+    published_db, tmp_path
+):
+    """One reader read the whole feed, one only its first page; then three
+    publishes, each with changes, and a reader who stops at each."""
+    out = tmp_path / "site"
+    write_static(published_db.factory, out, page_size=3)
+    done, done_at = _read_on(out, "start.json")
+    first = json.loads((out / "feed" / "start.json").read_text())
+    part, part_at = first["items"], first["next"]
+    assert len(done) == 7 and len(part) == 3
+    for changed in (["opp_1", "opp_5"], ["opp_5", "opp_0", "opp_6"], ["opp_3"]):
+        for opportunity_id in changed:
+            _change(published_db, opportunity_id)
+        published_db.add(f"opp_new_{changed[0]}", golden("New Apprenticeship"))
+        published_db.publish()
+        write_static(published_db.factory, out, page_size=3)
+        assert check_published_folder(out) == []
+
+        news, done_at = _read_on(out, done_at)
+        assert [i["id"] for i in news] == [*changed, f"opp_new_{changed[0]}"]
+
+    rest, _ = _read_on(out, part_at)
+    part += rest
+    whole, _ = _read_on(out, "start.json")
+    keys = [(item["modified"], item["id"]) for item in part]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    latest = {item["id"]: item["modified"] for item in part}
+    assert latest == {item["id"]: item["modified"] for item in whole}
+    assert len(whole) == 10
+
+
+def test_a_position_is_kept_as_long_as_tombstones(published_db, tmp_path, monkeypatch):
+    out = tmp_path / "site"
+    write_static(published_db.factory, out, page_size=3)
+    held = json.loads((out / "feed" / "start.json").read_text())["next"]
+    later = datetime.now(UTC) + static.KEEP_POSITIONS + timedelta(hours=1)
+    _change(published_db, "opp_2")
+    published_db.publish()
+    write_static(published_db.factory, out, page_size=3)
+    assert (out / "feed" / held).exists()
+
+    monkeypatch.setattr(static, "datetime", _Frozen.at(later))
+    write_static(published_db.factory, out, page_size=3)
+
+    assert not (out / "feed" / held).exists()
+    assert check_published_folder(out) == []
+    assert len(_read_on(out, "start.json")[0]) == 7
+
+
+class _Frozen(datetime):
+    moment: datetime
+
+    @classmethod
+    def at(cls, moment: datetime) -> type[_Frozen]:
+        return type("Frozen", (cls,), {"moment": moment})
+
+    @classmethod
+    def now(cls, tz=None):  # noqa: ANN001, ANN206 - as datetime.now
+        return cls.moment
 
 
 def test_publish_swaps_the_link_and_keeps_one_previous_version(published_db, tmp_path):
