@@ -38,5 +38,6 @@ def publish(
     )
     console.print(
         f"Published {summary.items} feed items in {summary.pages} pages "
-        f"to {out} -> {summary.folder.name}"
+        f"to {out} -> {summary.folder.name}",
+        soft_wrap=True,  # a path is not to be cut in two
     )

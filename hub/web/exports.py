@@ -68,9 +68,13 @@ class Export:
     newest_first: bool = False
 
 
-def opportunity_url(base_url: str, opportunity_id: str) -> str:
-    if base_url:
-        return f"{base_url.rstrip('/')}/opportunities/{quote(opportunity_id, safe='')}"
+# identities (Atom ids, JSON-LD @id) are names, not addresses: the same
+# whichever host or folder serves the export, so a reader never sees one
+# opportunity twice
+FEED_URN = "urn:opportunity-hub:feed"
+
+
+def opportunity_urn(opportunity_id: str) -> str:
     return f"urn:opportunity-hub:opportunity:{quote(opportunity_id, safe='')}"
 
 
@@ -182,18 +186,18 @@ def render_jsonld(rows: Iterable[Row], base_url: str, licence: str) -> Iterator[
     head = {"@context": "https://schema.org", "license": licence}
     yield _json(head)[:-1] + ',"@graph":['
     for index, (opportunity_id, modified, _change_no, golden) in enumerate(rows):
-        node = schema_org_node(opportunity_id, modified, golden, base_url)
+        node = schema_org_node(opportunity_id, modified, golden)
         yield ("," if index else "") + _json(node)
     yield "]}\n"
 
 
 def schema_org_node(
-    opportunity_id: str, modified: datetime, golden: dict[str, Any], base_url: str
+    opportunity_id: str, modified: datetime, golden: dict[str, Any]
 ) -> dict[str, Any]:
     """A JobPosting, or an EducationalOccupationalProgram for programmes."""
     kind = golden.get("opportunity_type")
     common = {
-        "@id": opportunity_url(base_url, opportunity_id),
+        "@id": opportunity_urn(opportunity_id),
         "url": safe_url(golden.get("apply_url")),
         "description": golden.get("description_text") or golden.get("summary"),
         "dateModified": modified.isoformat(),
@@ -375,18 +379,18 @@ def render_json_feed(rows: Iterable[Row], base_url: str, licence: str) -> Iterat
     yield _json(_drop_empty(head))[:-1] + ',"items":['
     for index, (opportunity_id, modified, _change_no, golden) in enumerate(rows):
         yield ("," if index else "") + _json(
-            _json_feed_item(opportunity_id, modified, golden, base_url)
+            _json_feed_item(opportunity_id, modified, golden)
         )
     yield "]}\n"
 
 
 def _json_feed_item(
-    opportunity_id: str, modified: datetime, golden: dict[str, Any], base_url: str
+    opportunity_id: str, modified: datetime, golden: dict[str, Any]
 ) -> dict[str, Any]:
     item = {
         "id": opportunity_id,
-        "url": opportunity_url(base_url, opportunity_id) if base_url else None,
-        "external_url": safe_url(golden.get("apply_url")),
+        # where to apply: a reader opens an item's url
+        "url": safe_url(golden.get("apply_url")),
         "title": golden.get("title"),
         "content_text": golden.get("description_text") or golden.get("summary") or "",
         "summary": golden.get("summary"),
@@ -410,28 +414,26 @@ def render_atom(rows: Iterable[Row], base_url: str, licence: str) -> Iterator[st
     iterator = iter(rows)
     first = next(iterator, None)
     updated = first[1].isoformat() if first else "1970-01-01T00:00:00+00:00"
-    feed_id = (
-        f"{base_url.rstrip('/')}/feed.atom" if base_url else "urn:opportunity-hub:feed"
-    )
+    own = f'<link rel="self" href={quoteattr(f"{base_url}/feed.atom")}/>'
     yield (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<id>{xml_text(feed_id)}</id><title>Opportunity Hub</title>"
+        f"<id>{FEED_URN}</id><title>Opportunity Hub</title>{own if base_url else ''}"
         f"<updated>{updated}</updated><author><name>Opportunity Hub</name></author>"
         f"<rights>{xml_text(licence)}</rights>\n"
     )
     if first is not None:
-        yield _atom_entry(first, base_url)
+        yield _atom_entry(first)
     for row in iterator:
-        yield _atom_entry(row, base_url)
+        yield _atom_entry(row)
     yield "</feed>\n"
 
 
-def _atom_entry(row: Row, base_url: str) -> str:
+def _atom_entry(row: Row) -> str:
     opportunity_id, modified, _change_no, golden = row
     link = safe_url(golden.get("apply_url"))
     parts = [
-        f"<entry><id>{xml_text(opportunity_url(base_url, opportunity_id))}</id>",
+        f"<entry><id>{xml_text(opportunity_urn(opportunity_id))}</id>",
         f'<title type="text">{xml_text(golden.get("title") or opportunity_id)}</title>',
         f"<updated>{modified.isoformat()}</updated>",
     ]

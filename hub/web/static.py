@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -74,6 +75,7 @@ def write_static(
         PublishError: ``out`` exists and is not a link this function made.
     """
     out = Path(os.path.abspath(out))
+    base_url = _checked_base_url(base_url)
     if out.exists() and not out.is_symlink():
         raise PublishError(
             f"{out} exists and is not a published link; move it away or pick another"
@@ -88,7 +90,7 @@ def write_static(
                 pages, items = _write_all(
                     snapshot,
                     tmp,
-                    base_url.rstrip("/"),
+                    base_url,
                     page_size,
                     licence,
                     out.resolve() if out.is_symlink() else None,
@@ -102,6 +104,19 @@ def write_static(
         _remove_old_versions(out, keep={version.name, previous})
     logger.info("Published %d feed items in %d pages to %s", items, pages, version)
     return StaticSummary(version, pages, items)
+
+
+def _checked_base_url(base_url: str) -> str:
+    """``base_url`` without a trailing slash: empty (links relative to the
+    folder), or an http(s) URL with a host, as every link is made from it."""
+    if not base_url:
+        return ""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise PublishError(f"the base URL must be http(s) with a host: {base_url!r}")
+    if parts.query or parts.fragment:
+        raise PublishError(f"the base URL must not have a query: {base_url!r}")
+    return base_url.rstrip("/")
 
 
 def _umask() -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -138,6 +139,21 @@ def test_a_parameter_a_route_does_not_take_is_refused_by_name(client, path):
     assert client.get(path).status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/feed.atom", "/export.jsonld", "/feed.json"])
+def test_identities_do_not_depend_on_the_address_asked(client, path):
+    """A reader that reaches the server by two names sees each item once."""
+    by_ip = client.get(path, headers={"Host": "127.0.0.1:8000"}).text
+    by_name = client.get(path, headers={"Host": "feeds.example.org"}).text
+
+    assert _identities(by_ip) == _identities(by_name)
+    assert len(_identities(by_ip)) >= 2
+
+
+def _identities(text: str) -> list[str]:
+    """Atom ids, JSON-LD @ids and JSON Feed ids, in order."""
+    return re.findall(r'<id>([^<]+)</id>|"@?id": ?"([^"]+)"', text)
+
+
 def test_cors_is_open_for_reads_only(client):
     response = client.get("/feed", headers={"Origin": "https://council.example.org"})
     assert response.headers["access-control-allow-origin"] == "*"
@@ -197,7 +213,7 @@ def _jsonl(text):
         pytest.param(
             "/export.jsonld",
             "application/ld+json",
-            lambda t: [n["@id"].rsplit("/", 1)[1] for n in json.loads(t)["@graph"]],
+            lambda t: [n["@id"].rsplit(":", 1)[1] for n in json.loads(t)["@graph"]],
             id="schema-org",
         ),
         pytest.param(
@@ -216,7 +232,7 @@ def _jsonl(text):
             "/feed.atom",
             "application/atom+xml",
             lambda t: [
-                e.text.rsplit("/", 1)[1]
+                e.text.rsplit(":", 1)[1]
                 for e in ET.fromstring(t).iter("{http://www.w3.org/2005/Atom}id")
             ][1:],
             id="atom",
@@ -231,5 +247,5 @@ def test_exports_hold_the_published_opportunities(client, path, media_type, read
 
 def test_schema_org_types_follow_the_opportunity_type(client):
     graph = json.loads(client.get("/export.jsonld").text)["@graph"]
-    kinds = {node["@id"].rsplit("/", 1)[1]: node["@type"] for node in graph}
+    kinds = {node["@id"].rsplit(":", 1)[1]: node["@type"] for node in graph}
     assert kinds == {"opp_a": "EducationalOccupationalProgram", "opp_h": "JobPosting"}

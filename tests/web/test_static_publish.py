@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -133,6 +134,31 @@ class _Frozen(datetime):
     @classmethod
     def now(cls, tz=None):  # noqa: ANN001, ANN206 - as datetime.now
         return cls.moment
+
+
+def test_every_link_under_the_base_url_names_a_published_file(published_db, tmp_path):
+    base = "https://feeds.example.org/hub"
+    out = tmp_path / "site"
+    write_static(published_db.factory, out, base_url=base + "/", page_size=3)
+    linked = {
+        link.removeprefix(base).lstrip("/")
+        for path in out.rglob("*")
+        if path.is_file()
+        for link in re.findall(re.escape(base) + r"[^\s\"'<>]*", path.read_text())
+    }
+
+    assert {"feed/start.json", "feed.atom", "feed.json"} <= linked
+    assert [name for name in linked if not (out / name).exists()] == []
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["javascript:alert(1)", "feeds.example.org", "https://", "https://x.org/?a=1"],
+)
+def test_a_base_url_that_cannot_make_links_is_refused(published_db, tmp_path, base_url):
+    with pytest.raises(PublishError, match="base URL"):
+        write_static(published_db.factory, tmp_path / "out" / "site", base_url=base_url)
+    assert not (tmp_path / "out").exists()
 
 
 def test_publish_swaps_the_link_and_keeps_one_previous_version(published_db, tmp_path):
