@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, Response
 
 from hub.coldspots.load import Measured, SourceNote, measure_stored
 from hub.coldspots.mapdata import ColourClass, MapPoint, map_height, map_points
@@ -32,11 +32,13 @@ from hub.coldspots.measure import (
 from hub.coldspots.output import caveats, stamp
 from hub.exceptions import ConfigurationError
 from hub.web.context import FeedContext, get_context
-from hub.web.errors import refuse_unknown_parameters
+from hub.web.errors import ERROR_RESPONSES, ApiError, refuse_unknown_parameters
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(dependencies=[Depends(refuse_unknown_parameters)])
+router = APIRouter(
+    dependencies=[Depends(refuse_unknown_parameters)], responses=ERROR_RESPONSES
+)
 SVG_WIDTH = 500
 COLDEST_SHOWN = 20
 MAX_RADIUS_KM = 500.0
@@ -79,9 +81,11 @@ def measured_coverage(
         )
     except ConfigurationError as exc:
         logger.warning("Coverage page unavailable: %s", exc)
-        raise HTTPException(503, "coverage needs the geography (HUB_GEO_DIR)") from exc
+        raise ApiError(
+            503, "no_geography", "coverage needs the geography (HUB_GEO_DIR)"
+        ) from exc
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise ApiError(422, "invalid_parameter", str(exc)) from exc
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -90,7 +94,12 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-@router.get("/coverage", response_class=HTMLResponse)
+@router.get(
+    "/coverage",
+    # the page is HTML; its errors are JSON, as every route's
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}, "description": "The page"}},
+)
 def coverage_page(
     measured: Annotated[Measured, Depends(measured_coverage)],
 ) -> HTMLResponse:

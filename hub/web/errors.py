@@ -24,6 +24,39 @@ logger = logging.getLogger(__name__)
 NOT_TAKEN = "Extra inputs are not permitted"
 
 
+class ErrorDetail(BaseModel):
+    parameter: str
+    type: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    status: int
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorBody(BaseModel):
+    """How every error is said (documented in OpenAPI by ERROR_RESPONSES)."""
+
+    error: ErrorInfo
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorBody,
+        "description": "A parameter the route does not take (`unknown_parameter`),"
+        " or a cursor or feed position that is not valid here",
+    },
+    422: {
+        "model": ErrorBody,
+        "description": "A parameter value out of range or not understood"
+        " (`invalid_parameter`, `invalid_postcode`)",
+    },
+}
+
+
 class ApiError(Exception):
     """An answer other than 200, said in JSON by :func:`install_error_handlers`."""
 

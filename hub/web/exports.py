@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Receive, Scope, Send
 
 from hub.web.context import FeedContext, get_context
-from hub.web.errors import refuse_unknown_parameters
+from hub.web.errors import ERROR_RESPONSES, refuse_unknown_parameters
 from hub.web.etag import etag_for, not_modified
 from storage.feed import feed_fingerprint, list_published_golden
 from storage.records import golden_record, safe_url
@@ -504,7 +504,11 @@ class ClosingStream(StreamingResponse):
                 await anyio.to_thread.run_sync(self._chunks.close)
 
 
-router = APIRouter(tags=["exports"], dependencies=[Depends(refuse_unknown_parameters)])
+router = APIRouter(
+    tags=["exports"],
+    dependencies=[Depends(refuse_unknown_parameters)],
+    responses=ERROR_RESPONSES,
+)
 
 
 Context = Annotated[FeedContext, Depends(get_context)]
@@ -533,4 +537,12 @@ for _export in EXPORTS.values():
         _route(_export),
         methods=["GET"],
         summary=f"Export: {_export.filename}",
+        response_class=ClosingStream,
+        status_code=200,
+        responses={
+            200: {
+                "content": {_export.media_type: {}},
+                "description": "The published feed, streamed",
+            }
+        },
     )

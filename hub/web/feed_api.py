@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hub.web.answers import answer_response
 from hub.web.context import FeedContext, get_context
-from hub.web.errors import ApiError, refuse_unknown_parameters
+from hub.web.errors import ERROR_RESPONSES, ApiError, refuse_unknown_parameters
 from hub.web.rpde import (
     MAX_RPDE_PAGE,
     RpdePage,
@@ -33,7 +33,9 @@ from storage.feed import FeedPosition, list_goldens
 from storage.models import Opportunity
 from storage.records import RawJSON, detail_record, encode, extend, summary_document
 
-router = APIRouter(dependencies=[Depends(refuse_unknown_parameters)])
+router = APIRouter(
+    dependencies=[Depends(refuse_unknown_parameters)], responses=ERROR_RESPONSES
+)
 Context = Annotated[FeedContext, Depends(get_context)]
 MAX_MERGE_HOPS = 20
 # 9999-12-31T23:59:59.999999Z in microseconds since 1970

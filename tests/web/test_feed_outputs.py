@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import delete
 
+from hub.web.errors import ErrorBody
+from hub.web.exports import EXPORTS
 from storage.feed import record_change
 from storage.models import Opportunity, OpportunityMember
 from storage.session import transaction
@@ -152,6 +154,31 @@ def test_identities_do_not_depend_on_the_address_asked(client, path):
 def _identities(text: str) -> list[str]:
     """Atom ids, JSON-LD @ids and JSON Feed ids, in order."""
     return re.findall(r'<id>([^<]+)</id>|"@?id": ?"([^"]+)"', text)
+
+
+def test_openapi_says_what_each_route_answers(client):
+    spec = client.get("/openapi.json").json()
+    for export in EXPORTS.values():
+        answers = spec["paths"][f"/{export.filename}"]["get"]["responses"]
+        assert list(answers["200"]["content"]) == [export.media_type]
+    assert list(spec["paths"]["/coverage"]["get"]["responses"]["200"]["content"]) == [
+        "text/html"
+    ]
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    for path in ("/opportunities", "/feed", "/coverage", "/export.csv", "/sources"):
+        answers = spec["paths"][path]["get"]["responses"]
+        for status in ("400", "422"):
+            assert answers[status]["content"] == {"application/json": {"schema": error}}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/opportunities?radius_km=-1", "/feed?x=1", "/coverage?radius_km=-1", "/nowhere"],
+)
+def test_errors_have_the_documented_shape(client, path):
+    answer = client.get(path)
+    assert answer.status_code in (400, 404, 422)
+    assert ErrorBody.model_validate(answer.json()).error.status == answer.status_code
 
 
 def test_cors_is_open_for_reads_only(client):
