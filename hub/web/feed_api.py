@@ -53,7 +53,7 @@ def json_body(body: str, status_code: int = 200) -> Response:
 @router.get("/", summary="What this server offers")
 def index(request: Request, context: Context) -> Response:
     base = str(request.base_url).rstrip("/")
-    paths = ("opportunities", "feed", "sources", "docs", *EXPORT_PATHS)
+    paths = ("opportunities", "feed", "sources", "coverage", "docs", *EXPORT_PATHS)
     return json_response(
         {
             "name": "Opportunity Hub feed",

@@ -181,6 +181,15 @@ def test_errors_have_the_documented_shape(client, path):
     assert ErrorBody.model_validate(answer.json()).error.status == answer.status_code
 
 
+def test_the_index_links_every_route_and_each_answers(client):
+    links = client.get("/").json()["links"]
+
+    assert {"opportunities", "feed", "sources", "coverage", "docs"} <= set(links)
+    assert {name: client.get(url).status_code for name, url in links.items()} == {
+        name: 200 for name in links
+    }
+
+
 def test_cors_is_open_for_reads_only(client):
     response = client.get("/feed", headers={"Origin": "https://council.example.org"})
     assert response.headers["access-control-allow-origin"] == "*"
