@@ -30,7 +30,7 @@ from flows.crawl import (
 from flows.db import engine_for
 from flows.expire import ExpireReport, expire
 from flows.match import match
-from flows.publish import publish
+from flows.publish import last_change, publish
 from flows.report import SourceReport, alerts_for, source_reports, write_artifacts
 from hub.config import Config
 from hub.registry import SourceEntry
@@ -159,6 +159,7 @@ def refresh(
     # judge each run's health
     report.verdicts = judge_health(report.crawls, options.database_url)
     # match what the stores now hold
+    before = last_change(options.database_url)
     report.match = match(options.database_url)
     # expire what complete runs allow, by the closing dates of this run's
     # merged records (a listing without its own takes its opportunity's)
@@ -169,7 +170,7 @@ def refresh(
         replay=bool(options.replay),
     )
     # publish
-    report.publish = publish(options.database_url)
+    report.publish = publish(options.database_url, since=before)
     # report
     report.sources = source_reports(
         report.crawls,

@@ -674,6 +674,14 @@ def feed_version(session: Session | Connection) -> int:
     return session.scalar(select(func.max(FeedChange.change_no))) or 0
 
 
+def count_changed_since(session: Session, change_no: int) -> int:
+    """How many opportunities changed after change number ``change_no``."""
+    changed = select(func.count(FeedChange.opportunity_id.distinct())).where(
+        FeedChange.change_no > change_no
+    )
+    return session.scalar(changed) or 0
+
+
 def feed_fingerprint(session: Session) -> str:
     """Changes whenever the recorded feed does: the last change and the count."""
     last = session.scalar(select(func.max(FeedChange.change_no))) or 0

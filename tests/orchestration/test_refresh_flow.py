@@ -157,3 +157,29 @@ def test_each_refresh_leaves_a_table_per_source_and_a_summary(store, monkeypatch
     assert table[0].type == "table"
     assert '"new": 12' in str(table[0].data) or "'new': 12" in str(table[0].data)
     assert "brightpath" in str(markdown[0].data)
+
+
+def test_a_run_counts_every_opportunity_it_changed(store):
+    """Matching records merges and splits before publishing: the run's count of
+    changed opportunities takes them in, not only what publishing changed."""
+    from flows.publish import last_change, publish
+    from storage.feed import record_change
+    from storage.models import Opportunity, utcnow
+    from storage.session import transaction
+
+    with transaction(store.factory) as session:
+        for name in ("opp_a", "opp_b"):
+            session.add(
+                Opportunity(
+                    id=name, created=utcnow(), modified=utcnow(), title=name, golden={}
+                )
+            )
+    assert publish(store.url).changed == 2
+    before = last_change(store.url)
+    with transaction(store.factory) as session:
+        merged = session.get_one(Opportunity, "opp_b")
+        record_change(session, merged, "merged", {"ids": ["opp_a"]})
+        record_change(session, session.get_one(Opportunity, "opp_a"), "updated")
+
+    assert publish(store.url).changed == 0
+    assert publish(store.url, since=before).changed == 2
