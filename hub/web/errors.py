@@ -8,8 +8,9 @@ client sends should reach the generic handler, which still answers JSON.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
@@ -89,30 +90,45 @@ def error_response(error: ApiError) -> JSONResponse:
 
 
 async def refuse_unknown_parameters(request: Request) -> None:
-    """A dependency: a query parameter the route does not take is a 400, as
-    the list and feed endpoints' own models say (this leaves those to them).
-    An export or page that quietly dropped ``region=`` would answer for
-    everywhere."""
-    known = _query_parameters(request.scope["route"])
-    if known is None:
-        return
-    unknown = [
-        name for name in dict.fromkeys(request.query_params) if name not in known
-    ]
+    """A dependency: a query parameter the route does not take is a 400, and so
+    is one that takes a single value given more than once. An export that
+    quietly dropped ``region=``, or a search that kept the last of two
+    ``near=``, would answer another question than the one asked."""
+    taken = _query_parameters(request.scope["route"])
+    given = Counter(name for name, _ in request.query_params.multi_items())
+    unknown = [name for name in given if name not in taken]
     if unknown:
         details = [
             {"parameter": name, "type": "extra_forbidden", "message": NOT_TAKEN}
             for name in unknown
         ]
         raise _unknown_parameters(details)
+    repeated = [name for name, count in given.items() if count > 1 and not taken[name]]
+    if repeated:
+        names = ", ".join(repr(name) for name in repeated)
+        raise ApiError(
+            400,
+            "repeated_parameter",
+            f"given more than once, but takes one value: {names}",
+            [
+                {"parameter": name, "type": "repeated", "message": "takes one value"}
+                for name in repeated
+            ],
+        )
 
 
-def _query_parameters(route: APIRoute) -> frozenset[str] | None:
-    """The names the route takes, or None when a model takes them."""
-    fields = list(_query_fields(route.dependant))
-    if any(_is_model(field.field_info.annotation) for field in fields):
-        return None
-    return frozenset(field.alias for field in fields)
+def _query_parameters(route: APIRoute) -> dict[str, bool]:
+    """The names the route takes, each with whether it takes several values
+    (a query model's fields count as the route's own)."""
+    taken: dict[str, bool] = {}
+    for field in _query_fields(route.dependant):
+        annotation = field.field_info.annotation
+        if _is_model(annotation):
+            for name, info in annotation.model_fields.items():
+                taken[info.alias or name] = _is_list(info.annotation)
+        else:
+            taken[field.alias] = _is_list(annotation)
+    return taken
 
 
 def _query_fields(dependant: Dependant) -> Iterator[Any]:
@@ -123,6 +139,12 @@ def _query_fields(dependant: Dependant) -> Iterator[Any]:
 
 def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) in (list, tuple, set, frozenset):
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation))
 
 
 def _unknown_parameters(details: list[dict[str, Any]]) -> ApiError:

@@ -60,7 +60,10 @@ class OpportunityQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     q: str | None = Field(
-        None, max_length=200, description="Words in the title, provider or summary."
+        None,
+        max_length=200,
+        description="Words that must each appear (case-folded, as parts of words"
+        " too) in the title, provider or summary; no phrases or operators.",
     )
     type: list[OpportunityType] = Field(
         default_factory=list, description="Opportunity type (repeatable)."
@@ -76,10 +79,17 @@ class OpportunityQuery(BaseModel):
         None, max_length=100, description="Local authority name or GSS code."
     )
     near: str | None = Field(
-        None, max_length=12, description="A UK postcode or postcode district."
+        None,
+        max_length=12,
+        description="A UK postcode or postcode district: either is searched from"
+        " the district's centre.",
     )
     radius_km: float = Field(
-        25.0, gt=0, le=MAX_RADIUS_KM, description="Search radius around `near`."
+        25.0,
+        gt=0,
+        le=MAX_RADIUS_KM,
+        allow_inf_nan=False,
+        description="Search radius around `near` (needs `near`).",
     )
     mode: Literal["in_person", "remote", "hybrid", "national"] | None = None
     age: int | None = Field(
@@ -176,6 +186,19 @@ def find_centre(near: str, gazetteer: Gazetteer | None) -> Centre:
 def search(
     session: Session, query: OpportunityQuery, centre: Centre | None
 ) -> SearchPage:
+    if "radius_km" in query.model_fields_set and centre is None:
+        raise ApiError(
+            422,
+            "invalid_parameter",
+            "radius_km needs near",
+            [
+                {
+                    "parameter": "radius_km",
+                    "type": "needs_near",
+                    "message": "radius_km needs near",
+                }
+            ],
+        )
     if query.sort == "distance" and centre is None:
         raise ApiError(
             422,

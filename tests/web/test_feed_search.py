@@ -174,6 +174,21 @@ def test_cursor_is_opaque_and_bound_to_its_query(client):
         pytest.param(
             {"radius_km": "far"}, 422, "invalid_parameter", id="radius-not-number"
         ),
+        pytest.param(
+            {"near": "SW1A", "radius_km": "nan"},
+            422,
+            "invalid_parameter",
+            id="radius-nan",
+        ),
+        pytest.param(
+            {"radius_km": 5}, 422, "invalid_parameter", id="radius-needs-near"
+        ),
+        pytest.param(
+            [("near", "SW1A"), ("near", "OX3")],
+            400,
+            "repeated_parameter",
+            id="near-twice",
+        ),
         pytest.param({"colour": "red"}, 400, "unknown_parameter", id="unknown-filter"),
         pytest.param({"limit": 101}, 422, "invalid_parameter", id="page-too-big"),
         pytest.param(
