@@ -28,7 +28,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -201,16 +201,18 @@ def _write_all(
 
 START_PAGE = "start.json"
 POSITIONS_FILE = "positions.json"
-# how long a position a reader may hold keeps its page: as long as tombstones
+# how long a page URL keeps working after the last publish that gave it out
+# (as a page's ``next``): as long as tombstones
 KEEP_POSITIONS = timedelta(days=TOMBSTONE_DAYS)
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,60}")
 
 
 @dataclass(frozen=True)
 class _Boundary:
-    """A position a page ends at, and when it was first published."""
+    """A position a page ends at, and the last publish that gave out its URL."""
 
     position: FeedPosition
-    since: datetime
+    given: datetime
 
     @property
     def name(self) -> str:
@@ -225,16 +227,20 @@ class _Boundary:
         return [
             to_micros(position.modified),
             position.opportunity_id,
-            self.since.isoformat(),
+            self.given.isoformat(),
         ]
 
     @classmethod
     def from_json(cls, entry: list[Any]) -> _Boundary:
-        micros, opportunity_id, since = entry
+        micros, opportunity_id, given = entry
         if not isinstance(micros, int) or not isinstance(opportunity_id, str):
             raise ValueError(f"not a position: {entry!r}")
-        position = FeedPosition(from_micros(micros), opportunity_id)
-        return cls(position, datetime.fromisoformat(since))
+        if not _SAFE_ID.fullmatch(opportunity_id):
+            raise ValueError(f"not an id: {opportunity_id!r}")
+        when = datetime.fromisoformat(given)
+        if when.tzinfo is None:
+            raise ValueError(f"a time without its zone: {given!r}")
+        return cls(FeedPosition(from_micros(micros), opportunity_id), when)
 
 
 def position_page_name(position: FeedPosition | None) -> str:
@@ -259,11 +265,12 @@ def _write_rpde(
     """The feed's pages: one file for the items after each page boundary.
 
     A reader holds the URL of the page after the last item it read, and may
-    ask for it again after any later publish. So each boundary first published
-    within ``KEEP_POSITIONS`` keeps its file (the boundaries are listed in
-    ``positions.json``, read from ``previous``), and its page then holds what
-    changed since: a change moves an item to the end. New boundaries go
-    wherever more than ``page_size`` items would run between two. A page runs
+    ask for it again after any later publish. So each boundary whose URL a
+    publish within ``KEEP_POSITIONS`` gave out keeps its file (the boundaries
+    are listed in ``positions.json``, read from ``previous``), and its page
+    then holds what changed since: a change moves an item to the end. New
+    boundaries go wherever more than ``page_size`` items would run between
+    two. A page runs
     from its boundary to the next one with items before it, so no page but
     the last is empty. Returns the pages a reader following ``next`` from the
     start reads, and the items.
@@ -281,6 +288,7 @@ def _write_rpde(
         names = [b.name for b in boundaries]
         starts: list[FeedPosition | None] = [None, *(b.position for b in boundaries)]
         waiting: list[FeedPosition | None] = []
+        given: set[str] = set()  # the URLs this publish gives out
         for number, count in enumerate(counts):
             waiting.append(starts[number])
             end = names[number] if number < len(names) else None
@@ -297,10 +305,12 @@ def _write_rpde(
                     partial(_next_url, base_url, end or own),
                 )
                 safe_path(folder, own).write_text(page.body, encoding="utf-8")
+                given.add(end or own)
             waiting = []
+    listed = [replace(b, given=now) if b.name in given else b for b in boundaries]
     _write_json(
         safe_path(folder, POSITIONS_FILE),
-        {"positions": [b.as_json() for b in boundaries]},
+        {"positions": [b.as_json() for b in listed]},
     )
     return 1 + sum(1 for count in counts if count), sum(counts)
 
@@ -362,10 +372,10 @@ def _kept_boundaries(previous: Path | None, now: datetime) -> list[_Boundary]:
         kept = [_Boundary.from_json(entry) for entry in listed]
     except FileNotFoundError:
         return []
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
         logger.warning("Not keeping the page positions of %s: %s", previous, exc)
         return []
-    return [b for b in kept if now - b.since <= KEEP_POSITIONS]
+    return [b for b in kept if now - b.given <= KEEP_POSITIONS]
 
 
 def _index(base_url: str, pages: int, items: int, licence: str) -> dict[str, Any]:

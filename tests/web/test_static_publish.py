@@ -124,6 +124,49 @@ def test_a_position_is_kept_as_long_as_tombstones(published_db, tmp_path, monkey
     assert len(_read_on(out, "start.json")[0]) == 7
 
 
+def test_a_url_given_out_by_the_last_publish_keeps_working(
+    published_db, tmp_path, monkeypatch
+):
+    """After a quiet week of daily publishes, a reader at the end still finds
+    the page it holds, with the change made since."""
+    out = tmp_path / "site"
+    day = datetime.now(UTC)
+    for n in range(9):
+        monkeypatch.setattr(static, "datetime", _Frozen.at(day + timedelta(days=n)))
+        if n == 8:
+            _change(published_db, "opp_0")
+            published_db.publish()
+        write_static(published_db.factory, out, page_size=4)
+        if n == 7:
+            _, held = _read_on(out, "start.json")
+
+    news, _ = _read_on(out, held)
+    assert [item["id"] for item in news] == ["opp_0"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        [1, "opp_1", "2026-01-01T00:00:00"],
+        [10**20, "opp_1", "2099-01-01T00:00:00+00:00"],
+        [1, "../../x", "2099-01-01T00:00:00+00:00"],
+        [1, "opp_1"],
+        "opp_1",
+    ],
+    ids=["no-zone", "huge-stamp", "path-in-id", "short", "not-a-list"],
+)
+def test_a_damaged_list_of_positions_is_ignored(published_db, tmp_path, entry):
+    out = tmp_path / "site"
+    write_static(published_db.factory, out, page_size=3)
+    listed = out / "feed" / static.POSITIONS_FILE
+    listed.write_text(json.dumps({"positions": [entry]}))
+
+    write_static(published_db.factory, out, page_size=3)
+
+    assert check_published_folder(out) == []
+    assert len(_read_on(out, "start.json")[0]) == 7
+
+
 class _Frozen(datetime):
     moment: datetime
 
