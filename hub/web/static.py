@@ -19,6 +19,7 @@ written.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -235,8 +236,6 @@ class _Boundary:
         micros, opportunity_id, given = entry
         if not isinstance(micros, int) or not isinstance(opportunity_id, str):
             raise ValueError(f"not a position: {entry!r}")
-        if not _SAFE_ID.fullmatch(opportunity_id):
-            raise ValueError(f"not an id: {opportunity_id!r}")
         when = datetime.fromisoformat(given)
         if when.tzinfo is None:
             raise ValueError(f"a time without its zone: {given!r}")
@@ -244,10 +243,14 @@ class _Boundary:
 
 
 def position_page_name(position: FeedPosition | None) -> str:
-    """The page file of the items after ``position`` (None: the start)."""
+    """The page file of the items after ``position`` (None: the start). An id
+    that is not a plain name (the hub's own always are) is named by its hash."""
     if position is None:
         return START_PAGE
-    return f"after-{to_micros(position.modified)}-{position.opportunity_id}.json"
+    name = position.opportunity_id
+    if not _SAFE_ID.fullmatch(name):
+        name = "h" + hashlib.sha256(name.encode()).hexdigest()[:24]
+    return f"after-{to_micros(position.modified)}-{name}.json"
 
 
 def _page_url(base_url: str, name: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.web.static import PublishError, safe_path, write_static
+from storage.integrity import check_published_folder
 from storage.session import make_engine, migrate, session_factory
 from tests.web.feed_builders import FeedDb, golden
 
@@ -66,12 +67,17 @@ def test_path_shaped_ids_and_fields_stay_inside_the_output(
     assert outside == []
     assert summary.items == len(PATH_SHAPED)
     assert not (sandbox / "etc" / "x").exists() and not (tmp_path / "x").exists()
-    items = [
-        item["id"]
-        for page in sorted((out / "feed").glob("page-*.json"))
-        for item in json.loads(page.read_text())["items"]
-    ]
+    items, name = [], "start.json"
+    while True:
+        page = json.loads((out / "feed" / name).read_text())
+        items += [item["id"] for item in page["items"]]
+        if page["next"] == name:
+            break
+        name = page["next"]
     assert sorted(items) == sorted(PATH_SHAPED)
+    assert check_published_folder(out) == []
+    write_static(path_shaped_db.factory, out, page_size=4)  # with the kept positions
+    assert check_published_folder(out) == []
 
 
 @pytest.mark.parametrize(
