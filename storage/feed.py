@@ -490,9 +490,10 @@ def _int_or_none(value: object) -> int | None:
 # --- reading the change feed --------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class FeedPosition:
-    """A place in the change feed: after the item (modified, id)."""
+    """A place in the change feed: after the item (modified, id); positions
+    compare in the feed's order."""
 
     modified: datetime
     opportunity_id: str

@@ -117,9 +117,21 @@ async def refuse_unknown_parameters(request: Request) -> None:
         )
 
 
+# per route (routes are not hashable): worked out on its first request, not
+# on every one
+_TAKEN: dict[int, tuple[APIRoute, dict[str, bool]]] = {}
+
+
 def _query_parameters(route: APIRoute) -> dict[str, bool]:
     """The names the route takes, each with whether it takes several values
     (a query model's fields count as the route's own)."""
+    known = _TAKEN.get(id(route))
+    if known is None or known[0] is not route:
+        known = _TAKEN[id(route)] = (route, _taken_by(route))
+    return known[1]
+
+
+def _taken_by(route: APIRoute) -> dict[str, bool]:
     taken: dict[str, bool] = {}
     for field in _query_fields(route.dependant):
         annotation = field.field_info.annotation

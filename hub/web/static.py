@@ -219,10 +219,6 @@ class _Boundary:
     def name(self) -> str:
         return position_page_name(self.position)
 
-    @property
-    def key(self) -> tuple[datetime, str]:
-        return (self.position.modified, self.position.opportunity_id)
-
     def as_json(self) -> list[Any]:
         position = self.position
         return [
@@ -332,19 +328,18 @@ def _boundaries(
     the one before it), then after the last one (always none)."""
     boundaries: list[_Boundary] = []
     counts: list[int] = []
-    ahead = iter(sorted(kept, key=lambda b: b.key))
+    ahead = iter(sorted(kept, key=lambda b: b.position))
     following = next(ahead, None)
     count = 0
     last: FeedPosition | None = None
     for position in positions:
-        key = (position.modified, position.opportunity_id)
-        while following is not None and following.key < key:
+        while following is not None and following.position < position:
             boundaries.append(following)
             counts.append(count)
             count, following = 0, next(ahead, None)
         count += 1
         last = position
-        if following is not None and following.key == key:
+        if following is not None and following.position == position:
             boundaries.append(following)
             counts.append(count)
             count, following = 0, next(ahead, None)
