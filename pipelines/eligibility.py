@@ -121,6 +121,9 @@ _CRITERIA = (
     ),
 )
 _CRITERIA_PATTERNS = tuple((code, re.compile(pattern)) for code, pattern in _CRITERIA)
+# every criterion a listing can be given: the patterns' and "region" (living
+# in a named area)
+CRITERIA = (*(code for code, _ in _CRITERIA), "region")
 _NEEDS_CONTEXT = frozenset({"disability"})
 # disability is a criterion only where it is the applicant's ("open to students
 # with a disability", "disabled applicants", "if you have a long-term

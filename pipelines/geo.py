@@ -145,6 +145,16 @@ class Gazetteer:
         }
         self._places: dict[str, Place] = {}
         self._partial_cache: dict[str, list[LocalAuthority]] = {}
+        self._regions = sorted(
+            {a.region for a in self._authorities.values() if a.region}
+            | {d.uk_region for d in self._districts.values() if d.uk_region}
+        )
+        self._by_code = {
+            code.upper(): a
+            for a in self._authorities.values()
+            for code in (a.code, a.gss_code)
+            if code
+        }
 
     @classmethod
     def from_files(cls, postcode_districts: Path, local_authorities: Path) -> Gazetteer:
@@ -203,6 +213,20 @@ class Gazetteer:
             ),
             key=lambda a: a.name,
         )
+
+    def regions(self) -> list[str]:
+        """The regions places are given: England's nine and the other nations."""
+        return self._regions
+
+    def authorities_named(self, text: str) -> list[LocalAuthority]:
+        """The authorities places are given that ``text`` names: by GSS code,
+        by the register's code, or by any spelling of a name; a former
+        authority stands for those that replaced it."""
+        coded = self._by_code.get(text.strip().upper())
+        named = [coded] if coded else self._by_name.get(name_key(text), [])
+        found = {a.code: a for a in named if a.current}
+        found.update((a.code, a) for a in self._successors(named))
+        return sorted(found.values(), key=lambda a: a.name)
 
     def _resolve(self, district: District) -> Place:
         authority, how = self._authority_for(district)

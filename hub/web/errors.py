@@ -53,7 +53,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {
         "model": ErrorBody,
         "description": "A parameter value out of range or not understood"
-        " (`invalid_parameter`, `invalid_postcode`)",
+        " (`invalid_parameter`, `invalid_postcode`), or a place, source or"
+        " criterion the hub does not know (`unknown_postcode`, `unknown_region`,"
+        " `unknown_local_authority`, `unknown_source`)",
     },
 }
 
@@ -75,6 +77,24 @@ class ApiError(Exception):
         self.message = message
         self.details = details or []
         self.headers = headers
+
+
+def invalid_value(
+    parameter: str,
+    kind: str,
+    message: str,
+    *,
+    detail: str | None = None,
+    code: str | None = None,
+) -> ApiError:
+    """A 422 for one parameter's value: ``kind`` names what is wrong, and is
+    the error's code unless ``code`` is given."""
+    return ApiError(
+        422,
+        code or kind,
+        message,
+        [{"parameter": parameter, "type": kind, "message": detail or message}],
+    )
 
 
 def error_response(error: ApiError) -> JSONResponse:

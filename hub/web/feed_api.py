@@ -80,12 +80,13 @@ def list_opportunities(
     query: Annotated[OpportunityQuery, Query()],
 ) -> Response:
     """Filtered, sorted and paged with an opaque cursor (follow ``next``)."""
-    centre = find_centre(query.near, context.gazetteer()) if query.near else None
+    gazetteer = context.gazetteer()
+    centre = find_centre(query.near, gazetteer) if query.near else None
     url, version = str(request.url), context.feed_version()
 
     def make() -> tuple[str, bool]:
         with context.factory() as session:
-            page = search(session, query, centre)
+            page = search(session, query, centre, gazetteer)
             stale = [r.opportunity_id for r in page.rows if r.summary_doc is None]
             goldens = list_goldens(session, stale)
         return _list_page(request, context, page, goldens), not stale

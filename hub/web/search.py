@@ -33,12 +33,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from hub.web.errors import ApiError
+from hub.web.errors import ApiError, invalid_value
+from pipelines.eligibility import CRITERIA
 from pipelines.geo import Gazetteer
 from pipelines.postcodes import normalise_postcode
 from spiders.items import OpportunityType
 from storage.feed import fold_text, tag_for
-from storage.models import Opportunity
+from storage.models import Opportunity, Source
 from storage.models_feed import OpportunityPlace, OpportunitySearch, OpportunityTag
 
 KM_PER_DEGREE = 111.195
@@ -52,6 +53,7 @@ S = OpportunitySearch.__table__.c
 P = OpportunityPlace.__table__.c
 T = OpportunityTag.__table__.c
 O = Opportunity.__table__.c  # noqa: E741
+Criterion = Literal[CRITERIA]  # type: ignore[valid-type]
 
 
 class OpportunityQuery(BaseModel):
@@ -73,10 +75,16 @@ class OpportunityQuery(BaseModel):
         description="Published (in scope) ones only, the others only, or both.",
     )
     region: str | None = Field(
-        None, max_length=100, description="Region name, e.g. North East."
+        None,
+        max_length=100,
+        description="Region or nation, e.g. North East or Wales (any case);"
+        " one the hub does not know is a 422 that lists them.",
     )
     local_authority: str | None = Field(
-        None, max_length=100, description="Local authority name or GSS code."
+        None,
+        max_length=100,
+        description="Local authority: any spelling of its name, or its GSS"
+        " code; a former authority's name finds those that replaced it.",
     )
     near: str | None = Field(
         None,
@@ -99,7 +107,7 @@ class OpportunityQuery(BaseModel):
         None,
         description="Closing after this instant (no closing date counts as open).",
     )
-    criteria: list[str] = Field(
+    criteria: list[Criterion] = Field(
         default_factory=list,
         description="Eligibility criteria, all required (repeatable).",
     )
@@ -107,7 +115,9 @@ class OpportunityQuery(BaseModel):
         None
     )
     source: list[str] = Field(
-        default_factory=list, description="Listed on any of these sources (repeatable)."
+        default_factory=list,
+        description="Listed on any of these sources (repeatable); `/sources`"
+        " names them.",
     )
     sort: Literal["closing", "newest", "distance"] = "closing"
     limit: int = Field(20, ge=1, le=MAX_PAGE)
@@ -154,72 +164,50 @@ def find_centre(near: str, gazetteer: Gazetteer | None) -> Centre:
         )
     match = normalise_postcode(near)
     if match is None:
-        raise ApiError(
-            422,
+        raise invalid_value(
+            "near",
             "invalid_postcode",
             f"not a UK postcode: {near!r}",
-            [
-                {
-                    "parameter": "near",
-                    "type": "invalid_postcode",
-                    "message": "not a UK postcode",
-                }
-            ],
+            detail="not a UK postcode",
         )
     place = gazetteer.place(match.outcode)
     if place is None or place.lat is None or place.lon is None:
-        raise ApiError(
-            422,
+        raise invalid_value(
+            "near",
             "unknown_postcode",
             f"unknown postcode district: {match.outcode}",
-            [
-                {
-                    "parameter": "near",
-                    "type": "unknown_postcode",
-                    "message": "unknown postcode district",
-                }
-            ],
+            detail="unknown postcode district",
         )
     return Centre(place.lat, place.lon, match.outcode)
 
 
 def search(
-    session: Session, query: OpportunityQuery, centre: Centre | None
+    session: Session,
+    query: OpportunityQuery,
+    centre: Centre | None,
+    gazetteer: Gazetteer | None = None,
 ) -> SearchPage:
+    """A page of the query; regions and authorities are checked against
+    ``gazetteer`` (without one they are taken as given)."""
     if "radius_km" in query.model_fields_set and centre is None:
-        raise ApiError(
-            422,
-            "invalid_parameter",
-            "radius_km needs near",
-            [
-                {
-                    "parameter": "radius_km",
-                    "type": "needs_near",
-                    "message": "radius_km needs near",
-                }
-            ],
+        raise invalid_value(
+            "radius_km", "needs_near", "radius_km needs near", code="invalid_parameter"
         )
     if query.sort == "distance" and centre is None:
-        raise ApiError(
-            422,
-            "invalid_parameter",
-            "sort=distance needs near",
-            [
-                {
-                    "parameter": "sort",
-                    "type": "needs_near",
-                    "message": "sort=distance needs near",
-                }
-            ],
+        raise invalid_value(
+            "sort", "needs_near", "sort=distance needs near", code="invalid_parameter"
         )
     after = decode_cursor(query.cursor, query) if query.cursor else None
+    conditions = _conditions(query, _required_tags(session, query, gazetteer))
     if centre is None:
-        rows = _page(session, query, None, query.radius_km, after, dense=False)
+        rows = _page(session, query, conditions, None, query.radius_km, after)
     elif query.sort == "distance":
-        rows = _nearest_page(session, query, centre, after)
+        rows = _nearest_page(session, query, conditions, centre, after)
     else:
         dense = _crowded(session, centre, query.radius_km)
-        rows = _page(session, query, centre, query.radius_km, after, dense=dense)
+        rows = _page(
+            session, query, conditions, centre, query.radius_km, after, dense=dense
+        )
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = encode_cursor(query, rows[-1]) if more and rows else None
@@ -229,16 +217,18 @@ def search(
 def _page(
     session: Session,
     query: OpportunityQuery,
+    conditions: list[ColumnElement[bool]],
     centre: Centre | None,
     radius_km: float,
     after: tuple[Any, str] | None,
     *,
-    dense: bool,
+    dense: bool = False,
 ) -> list[Any]:
-    """Up to ``limit + 1`` rows of the query within ``radius_km`` of ``centre``."""
+    """Up to ``limit + 1`` rows meeting ``conditions`` within ``radius_km``
+    of ``centre``, in the query's order."""
     distance = _distance(centre, radius_km)
     key = _sort_key(query.sort, distance)
-    statement = _filtered(query, centre, distance, radius_km, dense=dense)
+    statement = _filtered(conditions, centre, distance, radius_km, dense=dense)
     statement = statement.add_columns(key.label("sort_key"))
     if after is not None:
         statement = statement.where(_after(query.sort, key, after))
@@ -282,6 +272,7 @@ def _crowded(session: Session, centre: Centre, radius_km: float) -> bool:
 def _nearest_page(
     session: Session,
     query: OpportunityQuery,
+    conditions: list[ColumnElement[bool]],
     centre: Centre,
     after: tuple[Any, str] | None,
 ) -> list[Any]:
@@ -293,14 +284,14 @@ def _nearest_page(
         radius_km = query.radius_km * share
         if share < 1 and _radius_degrees(radius_km) ** 2 <= beyond:
             continue
-        rows = _page(session, query, centre, radius_km, after, dense=False)
+        rows = _page(session, query, conditions, centre, radius_km, after)
         if len(rows) > query.limit or share == 1:
             return rows
     raise AssertionError("the whole radius is always tried")
 
 
 def _filtered(
-    query: OpportunityQuery,
+    conditions: list[ColumnElement[bool]],
     centre: Centre | None,
     distance: Any,
     radius_km: float,
@@ -308,7 +299,7 @@ def _filtered(
     dense: bool,
 ) -> Select[Any]:
     statement = select(S.opportunity_id, S.summary_doc, S.doc_change_no).where(
-        S.state == "live", *_conditions(query)
+        S.state == "live", *conditions
     )
     if centre is not None:
         reach = _radius_degrees(radius_km) ** 2
@@ -324,7 +315,9 @@ def _filtered(
     return statement
 
 
-def _conditions(query: OpportunityQuery) -> list[ColumnElement[bool]]:
+def _conditions(
+    query: OpportunityQuery, required_tags: list[list[str]]
+) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.in_scope != "any":
         conditions.append(S.in_scope.is_(query.in_scope == "true"))
@@ -339,21 +332,69 @@ def _conditions(query: OpportunityQuery) -> list[ColumnElement[bool]]:
         conditions.append(or_(S.age_max.is_(None), S.age_max >= query.age))
     if query.closing_after is not None:
         conditions.append(S.closing_sort >= _aware(query.closing_after))
-    conditions.extend(_has_tag([tag]) for tag in _required_tags(query))
-    if query.source:
-        conditions.append(_has_tag([tag_for("source", s) for s in query.source]))
+    conditions.extend(_has_tag(tags) for tags in required_tags)
     return conditions
 
 
-def _required_tags(query: OpportunityQuery) -> list[str]:
-    tags = [tag_for("criterion", c) for c in query.criteria]
+def _required_tags(
+    session: Session, query: OpportunityQuery, gazetteer: Gazetteer | None
+) -> list[list[str]]:
+    """The tags a result must hold: one of each list. A region, authority or
+    source the hub does not know is a 422, not an empty page."""
+    required = [[tag_for("criterion", c)] for c in query.criteria]
     if query.region:
-        tags.append(tag_for("region", query.region))
+        required.append([tag_for("region", _known_region(query.region, gazetteer))])
     if query.local_authority:
-        tags.append(tag_for("la", query.local_authority))
+        codes = _authority_codes(query.local_authority, gazetteer)
+        required.append([tag_for("la", code) for code in codes])
     if query.provider_kind:
-        tags.append(tag_for("provider_kind", query.provider_kind))
-    return tags
+        required.append([tag_for("provider_kind", query.provider_kind)])
+    if query.source:
+        _check_sources(session, query.source)
+        required.append([tag_for("source", s) for s in query.source])
+    return required
+
+
+def _known_region(region: str, gazetteer: Gazetteer | None) -> str:
+    if gazetteer is None:
+        return region
+    known = {fold_text(name): name for name in gazetteer.regions()}
+    if fold_text(region) not in known:
+        raise invalid_value(
+            "region",
+            "unknown_region",
+            f"unknown region: {region!r}",
+            detail=f"one of: {', '.join(known.values())}",
+        )
+    return known[fold_text(region)]
+
+
+def _authority_codes(text: str, gazetteer: Gazetteer | None) -> list[str]:
+    """What places name the authorities ``text`` names by: their GSS codes,
+    and the text itself (all there is to go on without a gazetteer)."""
+    if gazetteer is None:
+        return [text]
+    authorities = gazetteer.authorities_named(text)
+    if not authorities:
+        raise invalid_value(
+            "local_authority",
+            "unknown_local_authority",
+            f"unknown local authority: {text!r}",
+            detail="not a name or GSS code of a UK local authority",
+        )
+    return [text, *(a.gss_code for a in authorities)]
+
+
+def _check_sources(session: Session, sources: list[str]) -> None:
+    known = {fold_text(name) for name in session.scalars(select(Source.name))}
+    unknown = [name for name in sources if fold_text(name) not in known]
+    if unknown:
+        raise invalid_value(
+            "source",
+            "unknown_source",
+            f"unknown source(s): {', '.join(repr(name) for name in unknown)}",
+            detail="not a source of the hub; /sources names them",
+        )
 
 
 def _has_tag(tags: list[str]) -> ColumnElement[bool]:

@@ -152,6 +152,31 @@ def test_place_accepts_outcode_spellings(gazetteer: Gazetteer, query: str) -> No
     assert place is not None and place.outcode == "M99"
 
 
+@pytest.mark.parametrize(
+    ("text", "gss_codes"),
+    [
+        pytest.param("Exampleton", ["E06999001"], id="name"),
+        pytest.param("exampleton borough council", ["E06999001"], id="official name"),
+        pytest.param("e06999001", ["E06999001"], id="GSS code"),
+        pytest.param("SDL", ["E07999002"], id="register code"),
+        pytest.param("Old Testford", ["E06999005"], id="former, its successor"),
+        pytest.param("E07999004", ["E06999005"], id="former code, its successor"),
+        pytest.param("Sampleshire", ["E10999003"], id="county as itself"),
+        pytest.param("Nowhere", [], id="unknown"),
+        pytest.param("", [], id="empty"),
+    ],
+)
+def test_authorities_named(gazetteer: Gazetteer, text: str, gss_codes: list[str]):
+    assert [a.gss_code for a in gazetteer.authorities_named(text)] == gss_codes
+
+
+def test_regions_are_those_places_are_given(gazetteer: Gazetteer) -> None:
+    regions = gazetteer.regions()
+
+    assert {"North West", "South East", "Scotland", "Wales"} <= set(regions)
+    assert regions == sorted(set(regions)) and "" not in regions
+
+
 def test_place_keeps_district_fields(gazetteer: Gazetteer) -> None:
     place = gazetteer.place("XM1")
 

@@ -76,7 +76,11 @@ def ids(response) -> list[str]:
         pytest.param({"q": "LAW"}, ["opp_b"], id="text-any-case"),
         pytest.param({"q": "100%_"}, [], id="text-wildcards-are-literal"),
         pytest.param({"region": "north west"}, ["opp_b"], id="region"),
+        pytest.param({"region": "NORTH West"}, ["opp_b"], id="region-any-case"),
         pytest.param({"local_authority": "Southwark"}, ["opp_c"], id="authority-name"),
+        pytest.param(
+            {"local_authority": "  southwark "}, ["opp_c"], id="authority-spelling"
+        ),
         pytest.param({"local_authority": "E06000002"}, ["opp_e"], id="authority-code"),
         pytest.param({"mode": "remote"}, ["opp_c"], id="mode"),
         pytest.param({"age": 17}, ["opp_b", "opp_a", "opp_e"], id="age-in-range"),
@@ -90,6 +94,11 @@ def ids(response) -> list[str]:
         pytest.param({"provider_kind": "government"}, ["opp_b"], id="provider-kind"),
         pytest.param(
             {"source": "gov_jobs", "in_scope": "any"}, ["opp_b", "opp_d"], id="source"
+        ),
+        pytest.param(
+            {"source": ["GOV_JOBS", "brightpath"], "type": "job", "in_scope": "any"},
+            ["opp_d"],
+            id="sources-any-of",
         ),
         pytest.param(
             {"near": "SW1A 1AA", "radius_km": 10}, ["opp_a", "opp_c"], id="near-radius"
@@ -202,6 +211,24 @@ def test_cursor_is_opaque_and_bound_to_its_query(client):
         pytest.param(
             {"closing_after": "soon"}, 422, "invalid_parameter", id="bad-date"
         ),
+        pytest.param(
+            {"criteria": "free_meals"}, 422, "invalid_parameter", id="unknown-criterion"
+        ),
+        pytest.param(
+            {"region": "Atlantis"}, 422, "unknown_region", id="unknown-region"
+        ),
+        pytest.param(
+            {"local_authority": "Gotham"},
+            422,
+            "unknown_local_authority",
+            id="unknown-authority",
+        ),
+        pytest.param(
+            {"source": ["gov_jobs", "gov_jbos"]},
+            422,
+            "unknown_source",
+            id="unknown-source",
+        ),
         pytest.param({"cursor": "!!!"}, 400, "invalid_cursor", id="bad-cursor"),
         pytest.param(
             {"cursor": "eyJrIjoxfQ"}, 400, "invalid_cursor", id="cursor-missing-keys"
@@ -214,6 +241,38 @@ def test_bad_parameters_get_clear_json_errors(client, params, status, code):
     assert response.headers["content-type"] == "application/json"
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
+
+
+def test_an_unknown_place_or_source_is_named_in_the_error(client):
+    region = client.get("/opportunities", params={"region": "Atlantis"}).json()
+    assert "'Atlantis'" in region["error"]["message"]
+    assert "North West" in region["error"]["details"][0]["message"]
+    source = client.get("/opportunities", params={"source": ["gov_jbos", "x"]}).json()
+    assert source["error"]["message"] == "unknown source(s): 'gov_jbos', 'x'"
+    assert source["error"]["details"][0]["parameter"] == "source"
+
+
+def test_the_criteria_a_search_takes_are_in_the_openapi_description(client):
+    spec = client.get("/openapi.json").json()
+    parameters = spec["paths"]["/opportunities"]["get"]["parameters"]
+    (criteria,) = [p for p in parameters if p["name"] == "criteria"]
+    assert "free_school_meals" in criteria["schema"]["items"]["enum"]
+
+
+def test_without_geography_places_are_taken_as_given(feed_db):
+    from hub.web.app import create_app
+    from tests.web.conftest import TestClient
+
+    feed_db.add("opp_a", golden("Apprenticeship", locations=[place("M1")]))
+    feed_db.publish()
+    app = create_app(feed_db.url, geo_dir=None)
+    app.state.hub.geo_dir = None
+    with TestClient(app) as client:
+        known = client.get("/opportunities", params={"region": "north west"})
+        unknown = client.get("/opportunities", params={"region": "Atlantis"})
+    app.state.hub.close()
+    assert ids(known) == ["opp_a"]
+    assert ids(unknown) == []
 
 
 def test_postcode_search_without_geography_says_so(feed_db):
