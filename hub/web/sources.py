@@ -1,8 +1,9 @@
 """Each source with its last crawl run: status, counts and field coverage.
 
 Counts come from the run's Scrapy stats (``crawl_runs.stats``). Field coverage
-is read from stats keys ``coverage/<field>`` when the run wrote them; until the
-crawl writes them it is measured from the listings that run saw.
+is the share (0 to 1) of the run's listings that carry each field: from the
+stats keys ``coverage/<field>`` and ``coverage/items`` when the run wrote them,
+else measured from the listings that run saw.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pipelines.coverage import ITEMS_STAT
 from storage.health import run_counts
 from storage.models import CrawlRun, Listing, Source
 
@@ -75,10 +77,16 @@ def _run(session: Session, run: CrawlRun) -> dict[str, Any]:
 
 
 def _coverage_from_stats(stats: dict[str, Any]) -> dict[str, float]:
+    items = stats.get(ITEMS_STAT)
+    if not isinstance(items, int) or items <= 0:
+        return {}
     return {
-        key.split("/", 1)[1]: float(value)
+        key.split("/", 1)[1]: _share(value, items)
         for key, value in stats.items()
-        if key.startswith("coverage/") and isinstance(value, int | float)
+        if key.startswith("coverage/")
+        and key != ITEMS_STAT
+        and isinstance(value, int)
+        and not isinstance(value, bool)
     }
 
 
@@ -95,4 +103,8 @@ def _measured_coverage(session: Session, run: CrawlRun) -> dict[str, float]:
         for name in COVERED_FIELDS:
             if fields.get(name) not in (None, "", [], {}):
                 filled[name] += 1
-    return {name: round(n / total, 3) for name, n in filled.items()} if total else {}
+    return {name: _share(n, total) for name, n in filled.items()} if total else {}
+
+
+def _share(count: int, total: int) -> float:
+    return round(min(count, total) / total, 3)
