@@ -360,7 +360,7 @@ def openreferral_service(opportunity_id: str, golden: dict[str, Any]) -> dict[st
         "taxonomys": [
             {"name": golden.get("opportunity_type"), "vocabulary": "opportunity-hub"}
         ],
-        "attribution": golden.get("attributions") or [],
+        "attributions": golden.get("attributions") or [],
         "licences": golden.get("licences") or [],
     }
 

@@ -285,3 +285,11 @@ def test_schema_org_types_follow_the_opportunity_type(client):
     graph = json.loads(client.get("/export.jsonld").text)["@graph"]
     kinds = {node["@id"].rsplit(":", 1)[1]: node["@type"] for node in graph}
     assert kinds == {"opp_a": "EducationalOccupationalProgram", "opp_h": "JobPosting"}
+
+
+def test_open_referral_names_licences_and_attributions_as_the_feed_does(client):
+    service = json.loads(client.get("/export.openreferral.json").text)["content"][0]
+    detail = client.get(f"/opportunities/{service['id']}").json()
+    assert service["attributions"] == detail["attributions"]
+    assert service["licences"] == detail["licences"]
+    assert "attribution" not in service
