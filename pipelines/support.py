@@ -11,32 +11,63 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_OFFER = (
-    r"(paid|pay|pays|covered|covers?|reimbursed|reimburse|refunded|provided|provides?"
-    r"|included|free|funded|funds?|offered)"
+# the support is offered when an offer word stands next to the thing, within
+# its clause: "travel costs are paid", "free meals", "we pay your train fares";
+# not when both merely share a sentence ("able to travel ... a paid role")
+_PASSIVE = r"(?:paid|covered|reimbursed|refunded|provided|included|funded|offered|met)"
+_ADJECTIVE = r"(?:free|paid|funded|subsidi[sz]ed|complimentary|reimbursed)"
+_ACTIVE = r"(?:pays?|covers?|reimburses?|refunds?|provides?|funds?|offers?|gives?)"
+_WORD = r"[\w'’&/-]+"
+
+
+def _offered(thing: str) -> str:
+    """``thing`` with an offer word beside it: at most five words after it
+    ("travel and accommodation booked and covered"), an adjective or one word
+    before it ("free hot meals"), or a verb up to three words before it ("we
+    pay for your train fares"); no comma or other break between."""
+    return (
+        rf"\b(?:{thing})\b(?:\s+{_WORD}){{0,5}}\s+{_PASSIVE}\b"
+        rf"|\b{_ADJECTIVE}\s+(?:{_WORD}\s+)?(?:{thing})\b"
+        rf"|\b{_ACTIVE}\s+(?:{_WORD}\s+){{0,3}}(?:{thing})\b"
+    )
+
+
+# "travel" as the job's duty ("able to travel", "travel across the region")
+# and "transport links" are not support
+_TRAVEL = (
+    r"(?:travel|transport|train|bus|rail|taxi)\s+(?:costs?|expenses?|fares?|tickets?"
+    r"|passes?|cards?|allowances?)"
+    r"|(?<!to )travel(?!\s+(?:to|across|between|around|within|throughout|from"
+    r"|abroad|nationally|widely|loans?|schemes?)\b)"
+    r"|(?<!to )transport(?!\s+links?\b)"
 )
 _RULES: dict[str, re.Pattern[str]] = {
-    "travel": re.compile(
-        rf"\b(travel|transport|train fares?|bus fares?)\b[^.]*\b{_OFFER}\b"
-        rf"|\b{_OFFER}\b[^.]*\b(travel|transport|fares?)\b",
-        re.I,
-    ),
+    "travel": re.compile(_offered(_TRAVEL), re.I),
     "accommodation": re.compile(
-        rf"\b(accommodation|residential|overnight stay)\b[^.]*\b{_OFFER}\b"
-        rf"|\b{_OFFER}\b[^.]*\baccommodation\b",
-        re.I,
+        _offered(r"accommodation|overnight stays?|residential (?:stays?|weeks?)"), re.I
     ),
-    "meals": re.compile(
-        rf"\b(meals?|lunch|food)\b[^.]*\b{_OFFER}\b|\b{_OFFER}\b[^.]*\b(meals?|lunch)\b",
-        re.I,
-    ),
-    "equipment": re.compile(
-        rf"\b(laptop|equipment|uniform|kit)\b[^.]*\b{_OFFER}\b"
-        rf"|\b{_OFFER}\b[^.]*\b(laptop|equipment|uniform)\b",
-        re.I,
-    ),
+    "meals": re.compile(_offered(r"meals?|lunch(?:es)?|food|refreshments"), re.I),
+    "equipment": re.compile(_offered(r"laptops?|equipment|uniforms?|kit"), re.I),
     "bursary": re.compile(r"\b(bursary|bursaries|grant of|stipend)\b", re.I),
-    "childcare": re.compile(rf"\bchildcare\b[^.]*\b{_OFFER}\b", re.I),
+    "childcare": re.compile(
+        _offered(r"childcare") + r"|\bchildcare (?:vouchers|scheme)\b", re.I
+    ),
+}
+# the thing named, but not as support to the participant: the service's own
+# users', or adjustments for disability ("reasonable accommodation")
+_FOR_OTHERS = r"\b(?:patients?|clients?|residents?|service users?)\b"
+_NOT_SUPPORT: dict[str, re.Pattern[str]] = {
+    code: re.compile(_FOR_OTHERS + extra, re.I)
+    for code, extra in (
+        ("travel", ""),
+        ("meals", ""),
+        ("equipment", ""),
+        (
+            "accommodation",
+            r"|\breasonable accommodations?\b|\bsupported accommodation\b"
+            r"|\baccommodation (?:and|&) (?:care|support)\b",
+        ),
+    )
 }
 _NEGATED = re.compile(r"\b(not|no|cannot|unable to|isn't|aren't|won't)\b", re.I)
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -58,7 +89,10 @@ def extract_support(text: str | None) -> Support:
         if not sentence or _NEGATED.search(sentence):
             continue
         for code, rule in _RULES.items():
-            if code not in support.evidence and rule.search(sentence):
+            if code in support.evidence or not rule.search(sentence):
+                continue
+            excluded = _NOT_SUPPORT.get(code)
+            if excluded is None or not excluded.search(sentence):
                 support.offered.append(code)
                 support.evidence[code] = sentence[:300]
     return support

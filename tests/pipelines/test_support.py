@@ -25,6 +25,52 @@ from pipelines.support import extract_support
         pytest.param("You will travel between our sites.", [], id="travel as a duty"),
         pytest.param("", [], id="empty"),
         pytest.param(
+            "You must be able to travel across the county; this is a paid post.",
+            [],
+            id="travel as a duty beside a paid post",
+        ),
+        pytest.param(
+            "Free parking and good transport links to the city.",
+            [],
+            id="transport links",
+        ),
+        pytest.param(
+            "Our office is close to the station, with easy access to transport.",
+            [],
+            id="access to transport",
+        ),
+        pytest.param(
+            "Staff get interest free travel loans.", [], id="a loan is not paid travel"
+        ),
+        pytest.param(
+            "We will provide reasonable accommodations for disabled applicants.",
+            [],
+            id="reasonable accommodation is an adjustment",
+        ),
+        pytest.param(
+            "The unit provides accommodation and support to adults with autism.",
+            [],
+            id="the service's accommodation",
+        ),
+        pytest.param(
+            "The new ward will offer patients modern accommodation.",
+            [],
+            id="accommodation for patients",
+        ),
+        pytest.param(
+            "Benefits: a pension, paid leave, parking, meals at cost.",
+            [],
+            id="offer word and thing in different clauses",
+        ),
+        pytest.param(
+            "Travel and accommodation are booked and covered by us.",
+            ["travel", "accommodation"],
+            id="two things, one offer",
+        ),
+        pytest.param("We pay for your bus tickets.", ["travel"], id="active verb"),
+        pytest.param("Subsidised lunches every day.", ["meals"], id="subsidised"),
+        pytest.param("- Childcare vouchers", ["childcare"], id="childcare vouchers"),
+        pytest.param(
             "Meals & accommodation\nFree travel",
             ["travel"],
             id="list lines: only those that say it is offered",
