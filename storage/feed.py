@@ -61,7 +61,7 @@ from storage.models import (
 )
 from storage.models_feed import OpportunityPlace, OpportunitySearch, OpportunityTag
 from storage.records import feed_document, summary_document
-from storage.session import transaction
+from storage.session import TEXT_AS_UTF8, transaction
 
 # stands in for "no closing date" so that keyset pagination never meets a NULL
 NO_CLOSING_DATE = datetime(9999, 12, 31, tzinfo=UTC)
@@ -520,9 +520,10 @@ def list_feed_page(
     Rows (not ORM objects, which cost more to build than a page takes to read)
     of id, state, merged_into, in_scope (state and scope as last published
     where the stored record is of this change number), modified, change_no;
-    the encoded change-feed record publishing stored (``feed_doc``, None
-    unless it was made from this change number: then :func:`list_goldens` has
-    what to make it from); and ``has_events``, whether a merge or split of the
+    the encoded change-feed record publishing stored (``feed_doc``, its UTF-8
+    bytes on PostgreSQL and text on SQLite; None unless it was made from this
+    change number: then :func:`list_goldens` has what to make it from); and
+    ``has_events``, whether a merge or split of the
     id was recorded after ``after`` (:func:`list_id_events` then names them).
     """
     fresh, state, in_scope = _as_published()
@@ -536,7 +537,9 @@ def list_feed_page(
         case((fresh, OpportunitySearch.feed_doc), else_=None).label("feed_doc"),
         _id_events(after.modified if after else None).exists().label("has_events"),
     )
-    return list(session.execute(_in_feed(query, after, scope).limit(limit)))
+    statement = _in_feed(query, after, scope).limit(limit)
+    options = {TEXT_AS_UTF8: True}
+    return list(session.execute(statement, execution_options=options))
 
 
 def list_feed_positions(session: Session, scope: str = "all") -> Iterator[FeedPosition]:

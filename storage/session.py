@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -26,6 +28,11 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 # SQLSTATEs of a server going away or not yet back: admin or crash shutdown,
 # "cannot connect now" (starting up); class 08 is every connection exception
 _GONE_STATES = {"57P01", "57P02", "57P03"}
+# An execution option: on PostgreSQL the statement's TEXT columns come back as
+# the UTF-8 bytes the server sent, not decoded (SQLite still gives str). For
+# stored JSON copied as it is into an answer, decoding it and encoding it
+# again would be most of the answer's cost.
+TEXT_AS_UTF8 = "hub_text_as_utf8"
 
 
 def make_engine(
@@ -55,6 +62,7 @@ def make_engine(
     else:
         engine = create_engine(parsed, pool_pre_ping=True, pool_size=pool_size)
     event.listen(engine, "do_connect", _connect_patiently)
+    event.listen(engine, "before_cursor_execute", _text_as_utf8)
     if not parallel:
         event.listen(engine, "connect", _serial_queries)
     return engine
@@ -75,6 +83,29 @@ def _connect_patiently(
             logger.warning("The database refused a connection (%s); waiting", exc)
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+class _Utf8Loader(Loader):
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
+def _text_as_utf8(
+    _connection: Any,
+    cursor: Any,
+    _statement: str,
+    _parameters: Any,
+    context: Any,
+    _executemany: bool,
+) -> None:
+    # a cursor is made for each statement, so the loader is this statement's
+    if context is not None and context.execution_options.get(TEXT_AS_UTF8):
+        cursor.adapters.register_loader("text", _Utf8Loader)
+
+
+def as_utf8(value: str | bytes) -> bytes:
+    """A TEXT value read with :data:`TEXT_AS_UTF8`, as UTF-8 on any database."""
+    return value if isinstance(value, bytes) else value.encode()
 
 
 def _serial_queries(dbapi_connection: Any, _record: Any) -> None:

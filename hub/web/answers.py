@@ -63,9 +63,9 @@ class AnswerCache:
                 self._answers.move_to_end(url)
         return answer
 
-    def answer(self, version: int, url: str, body: str, keep: bool) -> Answer:
+    def answer(self, version: int, url: str, body: str | bytes, keep: bool) -> Answer:
         """``body`` as an answer, kept under ``version`` when ``keep``."""
-        data = body.encode()
+        data = body if isinstance(body, bytes) else body.encode()
         made = Answer(data, etag_for(data))
         if not keep or len(data) > self.max_bytes:
             return made
@@ -83,7 +83,7 @@ class AnswerCache:
         return made
 
     def get_or_make(
-        self, version: int, url: str, make: Callable[[], tuple[str, bool]]
+        self, version: int, url: str, make: Callable[[], tuple[str | bytes, bool]]
     ) -> Answer:
         """The kept answer, or one made by ``make`` (body, keep): requests
         for one URL that arrive while it is being made wait for it, so a new

@@ -222,7 +222,7 @@ def get_feed(
     url = str(request.url)
     made: list[RpdePage] = []
 
-    def make() -> tuple[str, bool]:
+    def make() -> tuple[bytes, bool]:
         page = context.ahead.take(version, url) or page_at(after, url)
         made.append(page)
         return page.body, page.stored

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from storage.feed import FeedPosition, list_feed_page, list_goldens, list_id_events
 from storage.models import FeedChange
 from storage.records import dumps, feed_record
+from storage.session import as_utf8
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_RPDE_PAGE = 500
@@ -39,12 +40,12 @@ def from_micros(value: int) -> datetime:
 
 @dataclass(frozen=True)
 class RpdePage:
-    """One page of the change feed: its JSON, how many items, the position
-    after its last item (None on the last page, which has none), and whether
-    every record in it is one publishing stored (none made now from a golden
-    record that publishing has not caught up with)."""
+    """One page of the change feed: its JSON (UTF-8), how many items, the
+    position after its last item (None on the last page, which has none), and
+    whether every record in it is one publishing stored (none made now from a
+    golden record that publishing has not caught up with)."""
 
-    body: str
+    body: bytes
     count: int
     last: FeedPosition | None
     stored: bool = True
@@ -71,11 +72,24 @@ def rpde_page(
     ]
     last = opportunities[-1] if opportunities else None
     position = FeedPosition(last.modified, last.id) if last else None
-    body = (
-        f'{{"next":{dumps(next_url(position))},"items":[{",".join(items)}],'
-        f'"license":{dumps(licence)}}}'
+    # built as UTF-8 bytes: the stored records come as bytes, and are copied
+    # into the page as they are
+    body = b"".join(
+        (
+            b'{"next":',
+            _utf8(next_url(position)),
+            b',"items":[',
+            b",".join(items),
+            b'],"license":',
+            _utf8(licence),
+            b"}",
+        )
     )
     return RpdePage(body, len(items), position, stored=not made_now)
+
+
+def _utf8(value: Any) -> bytes:
+    return dumps(value).encode()
 
 
 def _state(opportunity: Row[Any], scope: Scope) -> str:
@@ -89,8 +103,8 @@ def _item(
     scope: Scope,
     events: list[FeedChange],
     golden: dict[str, Any] | None,
-) -> str:
-    """The item as JSON text."""
+) -> bytes:
+    """The item as JSON."""
     item: dict[str, Any] = {
         "state": _state(opportunity, scope),
         "kind": "Opportunity",
@@ -101,19 +115,21 @@ def _item(
         item["merged_into"] = opportunity.merged_into
     if events:
         item["events"] = [_event(change) for change in events]
-    head = dumps(item)[:-1]
+    head = _utf8(item)[:-1]
     # the stored record is copied as it is, never decoded and encoded again
-    return f'{head},"data":{_data(opportunity, item["state"], golden)}}}'
+    return b"".join(
+        (head, b',"data":', _data(opportunity, item["state"], golden), b"}")
+    )
 
 
-def _data(opportunity: Row[Any], state: str, golden: dict[str, Any] | None) -> str:
+def _data(opportunity: Row[Any], state: str, golden: dict[str, Any] | None) -> bytes:
     """The record as JSON: none for a deleted item, the stored one when it is
     of this change, else one made now from the golden record."""
     if state == "deleted":
-        return "null"
+        return b"null"
     if opportunity.feed_doc is not None:
-        return str(opportunity.feed_doc)
-    return dumps(
+        return as_utf8(opportunity.feed_doc)
+    return _utf8(
         feed_record(
             opportunity.id,
             opportunity.state,

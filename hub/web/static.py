@@ -303,7 +303,7 @@ def _write_rpde(
                     licence,
                     partial(_next_url, base_url, end or own),
                 )
-                safe_path(folder, own).write_text(page.body, encoding="utf-8")
+                safe_path(folder, own).write_bytes(page.body)
                 given.add(end or own)
             waiting = []
     listed = [replace(b, given=now) if b.name in given else b for b in boundaries]

@@ -82,7 +82,7 @@ def test_a_page_made_ahead_is_not_handed_over_after_a_change(
 
 
 def _page(body: str = "{}", stored: bool = True) -> RpdePage:
-    return RpdePage(body, 0, None, stored=stored)
+    return RpdePage(body.encode(), 0, None, stored=stored)
 
 
 def test_a_busy_worker_makes_nothing_ahead() -> None:
@@ -104,7 +104,7 @@ def test_only_a_stored_page_of_the_same_change_is_handed_over() -> None:
     assert ahead.take(2, "/c") is None  # a newer change: made afresh
     assert ahead.take(1, "/b") is None  # made in part from a golden record
     taken = ahead.take(1, "/a")
-    assert taken is not None and taken.body == '{"a":1}'
+    assert taken is not None and taken.body == b'{"a":1}'
     assert ahead.take(1, "/a") is None  # handed over once
     ahead.close()
 
@@ -132,7 +132,7 @@ def test_no_more_pages_wait_than_there_are_slots() -> None:
     release.set()
 
     assert ahead.take(1, "/a") is None  # the oldest went first
-    assert [ahead.take(1, u).body for u in ("/b", "/c")] == ["b", "c"]
+    assert [ahead.take(1, u).body for u in ("/b", "/c")] == [b"b", b"c"]
     ahead.close()
 
 
