@@ -67,9 +67,7 @@ class OpportunityPlace(Base):
     __tablename__ = "opportunity_places"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    opportunity_id: Mapped[str] = mapped_column(
-        ForeignKey("opportunities.id"), index=True
-    )
+    opportunity_id: Mapped[str] = mapped_column(ForeignKey("opportunities.id"))
     outcode: Mapped[str | None] = mapped_column(String(5))
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
@@ -77,7 +75,12 @@ class OpportunityPlace(Base):
     local_authority_code: Mapped[str | None] = mapped_column(String(12))
     region: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_places_lat_lon", "lat", "lon"),)
+    # a search near a postcode reads both from the indexes alone: the places
+    # in a box with their opportunities, and an opportunity's points
+    __table_args__ = (
+        Index("ix_places_lat_lon_opportunity", "lat", "lon", "opportunity_id"),
+        Index("ix_places_opportunity_lat_lon", "opportunity_id", "lat", "lon"),
+    )
 
 
 class OpportunityTag(Base):
