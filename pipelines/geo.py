@@ -87,6 +87,9 @@ class LocalAuthority:
     lower_tier_or_unitary: bool = True
     replaced_by: tuple[str, ...] = ()
     names: tuple[str, ...] = ()  # every spelling, normalised with name_key()
+    # the register's codes of the county and combined authority it is within
+    parents: tuple[str, ...] = ()
+    former_gss_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,9 +155,18 @@ class Gazetteer:
         self._by_code = {
             code.upper(): a
             for a in self._authorities.values()
+            for code in a.former_gss_codes
+        }
+        self._by_code.update(
+            (code.upper(), a)
+            for a in self._authorities.values()
             for code in (a.code, a.gss_code)
             if code
-        }
+        )
+        self._children: dict[str, list[LocalAuthority]] = {}
+        for authority in self._authorities.values():
+            for parent in authority.parents:
+                self._children.setdefault(parent, []).append(authority)
 
     @classmethod
     def from_files(cls, postcode_districts: Path, local_authorities: Path) -> Gazetteer:
@@ -218,15 +230,51 @@ class Gazetteer:
         """The regions places are given: England's nine and the other nations."""
         return self._regions
 
+    def regions_named(self, text: str) -> list[str]:
+        """The regions ``text`` names: one by its name, or a nation's (England
+        gives its nine); spelt in any case, "&" for "and"."""
+        key = name_key(text)
+        named = [r for r in self._regions if name_key(r) == key]
+        if named:
+            return named
+        nation = {
+            a.region
+            for a in self._authorities.values()
+            if a.region and name_key(a.nation) == key
+        }
+        return sorted(nation)
+
     def authorities_named(self, text: str) -> list[LocalAuthority]:
-        """The authorities places are given that ``text`` names: by GSS code,
-        by the register's code, or by any spelling of a name; a former
-        authority stands for those that replaced it."""
+        """The authorities places are given (current, lower-tier or unitary)
+        that ``text`` names, by a GSS code (a former one too), the register's
+        code, or a spelling of a name, whole or, failing that, in part. A
+        former authority stands for those that replaced it; a county or
+        combined authority for the authorities within it."""
+        key = name_key(text)
         coded = self._by_code.get(text.strip().upper())
-        named = [coded] if coded else self._by_name.get(name_key(text), [])
-        found = {a.code: a for a in named if a.current}
-        found.update((a.code, a) for a in self._successors(named))
+        if coded is not None:
+            named = [coded]
+        else:
+            named = self._by_name.get(key) or self._partial_name_matches(key)
+        found = {a.code: a for a in self._served(named)}
         return sorted(found.values(), key=lambda a: a.name)
+
+    def _served(
+        self, authorities: Iterable[LocalAuthority]
+    ) -> Iterator[LocalAuthority]:
+        seen: set[str] = set()
+        frontier = list(authorities)
+        while frontier:
+            authority = frontier.pop()
+            if authority.code in seen:
+                continue
+            seen.add(authority.code)
+            if not authority.current:
+                frontier.extend(self._successors([authority]))
+            elif authority.lower_tier_or_unitary:
+                yield authority
+            else:
+                frontier.extend(self._children.get(authority.code, []))
 
     def _resolve(self, district: District) -> Place:
         authority, how = self._authority_for(district)
@@ -363,6 +411,16 @@ def _authority(row: dict[str, str]) -> LocalAuthority:
             c.strip() for c in (row.get("replaced-by") or "").split(",") if c.strip()
         ),
         names=tuple(dict.fromkeys(k for s in spellings if len(k := name_key(s)) >= 3)),
+        parents=tuple(
+            code
+            for column in ("county-la", "combined-authority")
+            if (code := (row.get(column) or "").strip())
+        ),
+        former_gss_codes=tuple(
+            c.strip()
+            for c in (row.get("former-gss-codes") or "").split(",")
+            if c.strip()
+        ),
     )
 
 

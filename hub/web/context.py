@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.web.ahead import ReadAhead
 from hub.web.answers import AnswerCache
+from hub.web.errors import ApiError
 from pipelines.enrich import load_gazetteer
-from pipelines.geo import Gazetteer
+from pipelines.geo import Gazetteer, GazetteerFileError
 from storage.feed import feed_version
 
 logger = logging.getLogger(__name__)
@@ -47,12 +48,23 @@ class FeedContext:
             return feed_version(autocommit)
 
     def gazetteer(self) -> Gazetteer | None:
-        """The geography of ``geo_dir``, loaded on first use (None without one)."""
+        """The geography of ``geo_dir``, loaded on first use (None without one).
+        Files that cannot be read are a 503, and are tried again on the next
+        use: a folder put right serves without a restart."""
         if self.geo_dir is None:
             return None
         with self._lock:
             if self._gazetteer is None:
-                self._gazetteer = load_gazetteer(self.geo_dir)
+                try:
+                    self._gazetteer = load_gazetteer(self.geo_dir)
+                except GazetteerFileError as exc:
+                    logger.error("The geography cannot be read: %s", exc)
+                    raise ApiError(
+                        503,
+                        "no_geography",
+                        "the server's geography cannot be read: searching by"
+                        " place is unavailable",
+                    ) from exc
         return self._gazetteer
 
 

@@ -52,10 +52,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     422: {
         "model": ErrorBody,
-        "description": "A parameter value out of range or not understood"
-        " (`invalid_parameter`, `invalid_postcode`), or a place, source or"
-        " criterion the hub does not know (`unknown_postcode`, `unknown_region`,"
-        " `unknown_local_authority`, `unknown_source`)",
+        "description": "A parameter value out of range or not understood, such"
+        " as a criterion not in the list (`invalid_parameter`, `invalid_postcode`),"
+        " or a place or source the hub does not know (`unknown_postcode`,"
+        " `unknown_region`, `unknown_local_authority`, `unknown_source`)",
     },
 }
 

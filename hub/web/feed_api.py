@@ -80,7 +80,8 @@ def list_opportunities(
     query: Annotated[OpportunityQuery, Query()],
 ) -> Response:
     """Filtered, sorted and paged with an opaque cursor (follow ``next``)."""
-    gazetteer = context.gazetteer()
+    by_place = query.near or query.region or query.local_authority
+    gazetteer = context.gazetteer() if by_place else None
     centre = find_centre(query.near, gazetteer) if query.near else None
     url, version = str(request.url), context.feed_version()
 

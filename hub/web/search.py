@@ -17,9 +17,9 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -56,6 +56,13 @@ O = Opportunity.__table__.c  # noqa: E741
 Criterion = Literal[CRITERIA]  # type: ignore[valid-type]
 
 
+def _folded(values: object) -> object:
+    """Criteria as the vocabulary spells them: lower case, no padding."""
+    if isinstance(values, list):
+        return [v.strip().lower() if isinstance(v, str) else v for v in values]
+    return values
+
+
 class OpportunityQuery(BaseModel):
     """The parameters of ``GET /opportunities``; any other parameter is a 400."""
 
@@ -77,14 +84,15 @@ class OpportunityQuery(BaseModel):
     region: str | None = Field(
         None,
         max_length=100,
-        description="Region or nation, e.g. North East or Wales (any case);"
-        " one the hub does not know is a 422 that lists them.",
+        description="Region or nation, e.g. North East, Wales or England (any"
+        " case); one the hub does not know is a 422 that lists them.",
     )
     local_authority: str | None = Field(
         None,
         max_length=100,
-        description="Local authority: any spelling of its name, or its GSS"
-        " code; a former authority's name finds those that replaced it.",
+        description="Local authority: a spelling of its name, or its GSS code"
+        " (a former one too). A former authority finds those that replaced it;"
+        " a county or combined authority, those within it.",
     )
     near: str | None = Field(
         None,
@@ -107,9 +115,9 @@ class OpportunityQuery(BaseModel):
         None,
         description="Closing after this instant (no closing date counts as open).",
     )
-    criteria: list[Criterion] = Field(
+    criteria: Annotated[list[Criterion], BeforeValidator(_folded)] = Field(
         default_factory=list,
-        description="Eligibility criteria, all required (repeatable).",
+        description="Eligibility criteria, all required (repeatable, any case).",
     )
     provider_kind: Literal["charity", "employer", "government", "aggregator"] | None = (
         None
@@ -122,6 +130,11 @@ class OpportunityQuery(BaseModel):
     sort: Literal["closing", "newest", "distance"] = "closing"
     limit: int = Field(20, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(None, max_length=1000)
+
+    @field_validator("criteria", "source")
+    @classmethod
+    def _once_each(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(values))
 
     def filter_digest(self) -> str:
         values = self.model_dump(mode="json", exclude={"cursor", "limit"})
@@ -343,7 +356,8 @@ def _required_tags(
     source the hub does not know is a 422, not an empty page."""
     required = [[tag_for("criterion", c)] for c in query.criteria]
     if query.region:
-        required.append([tag_for("region", _known_region(query.region, gazetteer))])
+        regions = _regions(query.region, gazetteer)
+        required.append([tag_for("region", region) for region in regions])
     if query.local_authority:
         codes = _authority_codes(query.local_authority, gazetteer)
         required.append([tag_for("la", code) for code in codes])
@@ -355,18 +369,18 @@ def _required_tags(
     return required
 
 
-def _known_region(region: str, gazetteer: Gazetteer | None) -> str:
+def _regions(region: str, gazetteer: Gazetteer | None) -> list[str]:
     if gazetteer is None:
-        return region
-    known = {fold_text(name): name for name in gazetteer.regions()}
-    if fold_text(region) not in known:
+        return [region]
+    regions = gazetteer.regions_named(region)
+    if not regions:
         raise invalid_value(
             "region",
             "unknown_region",
             f"unknown region: {region!r}",
-            detail=f"one of: {', '.join(known.values())}",
+            detail=f"one of: {', '.join(gazetteer.regions())}, or England",
         )
-    return known[fold_text(region)]
+    return regions
 
 
 def _authority_codes(text: str, gazetteer: Gazetteer | None) -> list[str]:

@@ -161,13 +161,28 @@ def test_place_accepts_outcode_spellings(gazetteer: Gazetteer, query: str) -> No
         pytest.param("SDL", ["E07999002"], id="register code"),
         pytest.param("Old Testford", ["E06999005"], id="former, its successor"),
         pytest.param("E07999004", ["E06999005"], id="former code, its successor"),
-        pytest.param("Sampleshire", ["E10999003"], id="county as itself"),
+        pytest.param("Sampleshire", ["E07999002"], id="county, its districts"),
+        pytest.param("sampleshire county council", ["E07999002"], id="county name"),
+        pytest.param("Testford", ["E06999005"], id="part of a name"),
         pytest.param("Nowhere", [], id="unknown"),
         pytest.param("", [], id="empty"),
     ],
 )
 def test_authorities_named(gazetteer: Gazetteer, text: str, gss_codes: list[str]):
     assert [a.gss_code for a in gazetteer.authorities_named(text)] == gss_codes
+
+
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
+        pytest.param("north west", ["North West"], id="any case"),
+        pytest.param(" Scotland ", ["Scotland"], id="a nation that is a region"),
+        pytest.param("England", ["North West", "South East"], id="a nation's"),
+        pytest.param("Atlantis", [], id="unknown"),
+    ],
+)
+def test_regions_named(gazetteer: Gazetteer, text: str, regions: list[str]) -> None:
+    assert gazetteer.regions_named(text) == regions
 
 
 def test_regions_are_those_places_are_given(gazetteer: Gazetteer) -> None:
@@ -416,3 +431,22 @@ def test_real_local_authorities_for_coverage(real_gazetteer: Gazetteer) -> None:
     assert nations == {"England", "Scotland", "Wales", "Northern Ireland"}
     assert all(a.current and a.lat is not None for a in authorities)
     assert sum(a.population or 0 for a in authorities) > 60_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "includes", "count"),
+    [
+        pytest.param("Kent", "Maidstone", 12, id="a county's districts"),
+        pytest.param("E06000048", "Northumberland", 1, id="a former GSS code"),
+        pytest.param("Greater London", "Islington", 33, id="the boroughs"),
+        pytest.param("Northamptonshire", "West Northamptonshire", 2, id="abolished"),
+    ],
+)
+def test_real_authorities_named(
+    real_gazetteer: Gazetteer, text: str, includes: str, count: int
+) -> None:
+    found = real_gazetteer.authorities_named(text)
+
+    assert includes in [a.name for a in found]
+    assert len(found) == count
+    assert all(a.current and a.lower_tier_or_unitary for a in found)

@@ -77,6 +77,9 @@ def ids(response) -> list[str]:
         pytest.param({"q": "100%_"}, [], id="text-wildcards-are-literal"),
         pytest.param({"region": "north west"}, ["opp_b"], id="region"),
         pytest.param({"region": "NORTH West"}, ["opp_b"], id="region-any-case"),
+        pytest.param(
+            {"region": "England"}, ["opp_b", "opp_a", "opp_c", "opp_e"], id="nation"
+        ),
         pytest.param({"local_authority": "Southwark"}, ["opp_c"], id="authority-name"),
         pytest.param(
             {"local_authority": "  southwark "}, ["opp_c"], id="authority-spelling"
@@ -91,6 +94,11 @@ def ids(response) -> list[str]:
             id="closing-after-keeps-no-deadline",
         ),
         pytest.param({"criteria": "care_experienced"}, ["opp_a"], id="criterion"),
+        pytest.param(
+            {"criteria": [" Care_Experienced", "care_experienced"] * 600},
+            ["opp_a"],
+            id="criterion-any-case-many-times",
+        ),
         pytest.param({"provider_kind": "government"}, ["opp_b"], id="provider-kind"),
         pytest.param(
             {"source": "gov_jobs", "in_scope": "any"}, ["opp_b", "opp_d"], id="source"
@@ -273,6 +281,26 @@ def test_without_geography_places_are_taken_as_given(feed_db):
     app.state.hub.close()
     assert ids(known) == ["opp_a"]
     assert ids(unknown) == []
+
+
+def test_unreadable_geography_fails_searches_by_place_only(feed_db, tmp_path):
+    from hub.web.app import create_app
+    from tests.web.conftest import TestClient
+
+    feed_db.add("opp_a", golden("Apprenticeship", locations=[place("M1")]))
+    feed_db.publish()
+    app = create_app(feed_db.url, geo_dir=str(tmp_path / "missing"))
+    with TestClient(app) as client:
+        plain = client.get("/opportunities")
+        by_place = [
+            client.get("/opportunities", params=params)
+            for params in ({"region": "north west"}, {"near": "M1"})
+        ]
+    app.state.hub.close()
+    assert ids(plain) == ["opp_a"]
+    for response in by_place:
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "no_geography"
 
 
 def test_postcode_search_without_geography_says_so(feed_db):
