@@ -27,26 +27,37 @@ REQUIRED_SHARE = 0.9
 DEFAULT_REQUIRED = ("title", "provider_name", "url")
 
 
-def _filled(name: str) -> Callable[[ListingItem], bool]:
-    def filled(item: ListingItem) -> bool:
-        value = getattr(item, name)
-        return value is not None and value != "" and value != []
+# a listing as the crawl yields it, or as it is stored (its fields as JSON)
+Listing = ListingItem | Mapping[str, Any]
+
+
+def _value(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+
+
+def _filled(name: str) -> Callable[[Listing], bool]:
+    def filled(item: Listing) -> bool:
+        value = _value(item, name)
+        return value is not None and value != "" and value != [] and value != {}
 
     return filled
 
 
-def _has_postcode(item: ListingItem) -> bool:
-    return any(location.postcode for location in item.locations)
+def _has_postcode(item: Listing) -> bool:
+    return any(_value(place, "postcode") for place in _value(item, "locations") or [])
 
 
-def _has_eligibility(item: ListingItem) -> bool:
-    e = item.eligibility
+def _has_eligibility(item: Listing) -> bool:
+    e = _value(item, "eligibility")
     return e is not None and bool(
-        e.age_min is not None or e.age_max is not None or e.school_years or e.criteria
+        _value(e, "age_min") is not None
+        or _value(e, "age_max") is not None
+        or _value(e, "school_years")
+        or _value(e, "criteria")
     )
 
 
-FIELDS: dict[str, Callable[[ListingItem], bool]] = {
+FIELDS: dict[str, Callable[[Listing], bool]] = {
     **{
         name: _filled(name)
         for name in (
@@ -68,7 +79,7 @@ FIELDS: dict[str, Callable[[ListingItem], bool]] = {
 }
 
 
-def present_fields(item: ListingItem) -> list[str]:
+def present_fields(item: Listing) -> list[str]:
     return [name for name, filled in FIELDS.items() if filled(item)]
 
 

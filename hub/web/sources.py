@@ -1,9 +1,10 @@
 """Each source with its last crawl run: status, counts and field coverage.
 
 Counts come from the run's Scrapy stats (``crawl_runs.stats``). Field coverage
-is the share (0 to 1) of the run's listings that carry each field: from the
-stats keys ``coverage/<field>`` and ``coverage/items`` when the run wrote them,
-else measured from the listings that run saw.
+is the share (0 to 1) of the run's listings that carry each field, as the
+crawl's validation gate counts it (:mod:`pipelines.coverage`): from the run's
+stats when it wrote them, else measured the same way from the listings that
+run saw.
 """
 
 from __future__ import annotations
@@ -13,24 +14,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipelines.coverage import ITEMS_STAT
+from pipelines.coverage import FIELDS, coverage_shares, present_fields
 from storage.health import run_counts
 from storage.models import CrawlRun, Listing, Source
-
-COVERED_FIELDS = (
-    "title",
-    "provider_name",
-    "closing_date",
-    "posted_date",
-    "start_date",
-    "pay",
-    "locations",
-    "mode",
-    "opportunity_type",
-    "eligibility",
-    "apply_url",
-    "description_text",
-)
 
 
 def list_source_reports(session: Session) -> list[dict[str, Any]]:
@@ -71,40 +57,26 @@ def _run(session: Session, run: CrawlRun) -> dict[str, Any]:
         "replay": run.replay is not None,
         "error": run.error,
         "counts": run_counts(stats),
-        "field_coverage": _coverage_from_stats(stats)
-        or _measured_coverage(session, run),
-    }
-
-
-def _coverage_from_stats(stats: dict[str, Any]) -> dict[str, float]:
-    items = stats.get(ITEMS_STAT)
-    if not isinstance(items, int) or items <= 0:
-        return {}
-    return {
-        key.split("/", 1)[1]: _share(value, items)
-        for key, value in stats.items()
-        if key.startswith("coverage/")
-        and key != ITEMS_STAT
-        and isinstance(value, int)
-        and not isinstance(value, bool)
+        "field_coverage": {
+            name: round(min(share, 1.0), 3)
+            for name, share in (
+                coverage_shares(stats) or _measured_coverage(session, run)
+            ).items()
+        },
     }
 
 
 def _measured_coverage(session: Session, run: CrawlRun) -> dict[str, float]:
+    """Each field's share of the listings the run saw, as the crawl counts it."""
     query = (
         select(Listing.fields)
         .where(Listing.seen_run_id == run.id)
         .execution_options(yield_per=1000)
     )
-    filled = dict.fromkeys(COVERED_FIELDS, 0)
+    filled = dict.fromkeys(FIELDS, 0)
     total = 0
     for fields in session.scalars(query):
         total += 1
-        for name in COVERED_FIELDS:
-            if fields.get(name) not in (None, "", [], {}):
-                filled[name] += 1
-    return {name: _share(n, total) for name, n in filled.items()} if total else {}
-
-
-def _share(count: int, total: int) -> float:
-    return round(min(count, total) / total, 3)
+        for name in present_fields(fields):
+            filled[name] += 1
+    return {name: n / total for name, n in filled.items()} if total else {}

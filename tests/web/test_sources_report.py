@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.coverage import FIELDS, present_fields
 from storage.models import CrawlRun
 from storage.repository import finish_crawl_run
 from storage.session import transaction
@@ -33,11 +34,27 @@ def coverage(client, name: str) -> dict[str, float]:
 
 
 def test_field_coverage_from_the_crawl_is_a_share_of_its_listings(client):
-    assert coverage(client, "gov_jobs") == {"title": 1.0, "closing_date": 0.25}
+    counted = coverage(client, "gov_jobs")
+    assert counted["title"] == 1.0
+    assert counted["closing_date"] == 0.25
+    assert counted["pay"] == 0.0  # a field no listing had is there, at 0
 
 
-def test_field_coverage_measured_from_listings_is_a_share_too(client):
+def test_field_coverage_measured_from_listings_is_counted_as_the_crawl_does(
+    client,
+):
     measured = coverage(client, "brightpath")
+    assert measured.keys() == coverage(client, "gov_jobs").keys() == set(FIELDS)
     assert measured["title"] == 1.0
     assert measured["closing_date"] == 0.0
-    assert all(0.0 <= share <= 1.0 for share in measured.values())
+    assert measured["eligibility"] == 0.0  # an empty eligibility is none
+
+
+def test_stored_fields_count_as_the_listing_they_came_from():
+    stored = {
+        "title": "Apprenticeship",
+        "locations": [{"text": "Leeds", "postcode": "LS1 4AP"}],
+        "eligibility": {"age_min": None, "criteria": [], "school_years": []},
+        "pay": {},
+    }
+    assert present_fields(stored) == ["title", "locations", "postcode"]
