@@ -14,31 +14,43 @@ from dataclasses import dataclass, field
 # the support is offered when an offer word stands next to the thing, within
 # its clause: "travel costs are paid", "free meals", "we pay your train fares";
 # not when both merely share a sentence ("able to travel ... a paid role")
-_PASSIVE = r"(?:paid|covered|reimbursed|refunded|provided|included|funded|offered|met)"
+_PASSIVE = r"(?:paid|covered|reimbursed|refunded|provided|included|funded|offered)"
+# after a passive offer word: the clause's end or a word that is not a noun
+# ("travel is paid by us", not "travel is required and paid overtime ...")
+_PASSIVE_END = (
+    r"(?=\s*$|\s*[^\w\s]|\s+(?:for|by|in|up|to|and|or|on|at|as|from|free|where"
+    r"|when|if|upon|within|after|back|directly|weekly|monthly)\b)"
+)
 _ADJECTIVE = r"(?:free|paid|funded|subsidi[sz]ed|complimentary|reimbursed)"
-_ACTIVE = r"(?:pays?|covers?|reimburses?|refunds?|provides?|funds?|offers?|gives?)"
+# the offer as the provider's own: "we pay", "you will receive"
+_GIVER = (
+    r"(?:\bwe(?:'ll| will| can| may| also| would| do)?\s+"
+    r"(?:pay(?: for)?|cover|reimburse|refund|provide|fund|offer|give)"
+    r"|\byou(?:'ll| will)?\s+(?:get|receive|be given|be provided with))"
+)
 _WORD = r"[\w'’&/-]+"
 
 
 def _offered(thing: str) -> str:
     """``thing`` with an offer word beside it: at most five words after it
-    ("travel and accommodation booked and covered"), an adjective or one word
-    before it ("free hot meals"), or a verb up to three words before it ("we
-    pay for your train fares"); no comma or other break between."""
+    ("travel, accommodation and meals are covered"), an adjective or one word
+    before it ("free hot meals"), or the provider's offer up to three words
+    before it ("we pay for your train fares"); no other break between."""
     return (
-        rf"\b(?:{thing})\b(?:\s+{_WORD}){{0,5}}\s+{_PASSIVE}\b"
+        rf"\b(?:{thing})\b(?:,?\s+{_WORD}){{0,5}}\s+{_PASSIVE}\b{_PASSIVE_END}"
         rf"|\b{_ADJECTIVE}\s+(?:{_WORD}\s+)?(?:{thing})\b"
-        rf"|\b{_ACTIVE}\s+(?:{_WORD}\s+){{0,3}}(?:{thing})\b"
+        rf"|{_GIVER}\s+(?:{_WORD}\s+){{0,3}}(?:{thing})\b"
     )
 
 
-# "travel" as the job's duty ("able to travel", "travel across the region")
-# and "transport links" are not support
+# "travel" as the job's duty ("able to travel", "you will travel across the
+# region") and "transport links" are not support
 _TRAVEL = (
     r"(?:travel|transport|train|bus|rail|taxi)\s+(?:costs?|expenses?|fares?|tickets?"
     r"|passes?|cards?|allowances?)"
-    r"|(?<!to )travel(?!\s+(?:to|across|between|around|within|throughout|from"
-    r"|abroad|nationally|widely|loans?|schemes?)\b)"
+    r"|(?<!to )(?<!will )(?<!must )(?<!can )(?<!you )travel(?!\s+(?:across|between"
+    r"|around|within|throughout|abroad|nationally|widely|extensively|loans?"
+    r"|schemes?)\b)"
     r"|(?<!to )transport(?!\s+links?\b)"
 )
 _RULES: dict[str, re.Pattern[str]] = {
@@ -54,13 +66,17 @@ _RULES: dict[str, re.Pattern[str]] = {
     ),
 }
 # the thing named, but not as support to the participant: the service's own
-# users', or adjustments for disability ("reasonable accommodation")
-_FOR_OTHERS = r"\b(?:patients?|clients?|residents?|service users?)\b"
+# users', their own ("bring your own laptop"), or adjustments for disability
+# ("reasonable accommodation")
+_NOT_OURS = (
+    r"\b(?:patients?|clients?|residents?|service users?|people in need|homeless"
+    r"|rough sleepers)\b|\b(?:your|their|his|her) own\b"
+)
 _NOT_SUPPORT: dict[str, re.Pattern[str]] = {
-    code: re.compile(_FOR_OTHERS + extra, re.I)
+    code: re.compile(_NOT_OURS + extra, re.I)
     for code, extra in (
         ("travel", ""),
-        ("meals", ""),
+        ("meals", r"|\bpaid lunch\b|\blunch ?breaks?\b"),
         ("equipment", ""),
         (
             "accommodation",

@@ -70,6 +70,53 @@ from pipelines.support import extract_support
         pytest.param("We pay for your bus tickets.", ["travel"], id="active verb"),
         pytest.param("Subsidised lunches every day.", ["meals"], id="subsidised"),
         pytest.param("- Childcare vouchers", ["childcare"], id="childcare vouchers"),
+        pytest.param("Travel to the venue is paid.", ["travel"], id="travel to, paid"),
+        pytest.param(
+            "Travel to interviews will be reimbursed.",
+            ["travel"],
+            id="travel to interviews",
+        ),
+        pytest.param(
+            "Free travel to and from the venue.", ["travel"], id="free travel to"
+        ),
+        pytest.param(
+            "Travel, accommodation and meals are covered.",
+            ["travel", "accommodation", "meals"],
+            id="a list, one offer",
+        ),
+        pytest.param(
+            "Travel is required and paid overtime is available.",
+            [],
+            id="paid as an adjective of something else",
+        ),
+        pytest.param(
+            "Transport safety standards must be met at all times.",
+            [],
+            id="standards met",
+        ),
+        pytest.param(
+            "The hostel provides accommodation for young people leaving care.",
+            [],
+            id="a service's accommodation",
+        ),
+        pytest.param(
+            "We provide food to people in need.", [], id="food for people in need"
+        ),
+        pytest.param("You must pay for your own travel.", [], id="the applicant pays"),
+        pytest.param(
+            "Candidates must provide their own uniform.",
+            [],
+            id="their own uniform",
+        ),
+        pytest.param(
+            "You will receive a laptop and we cover your lunch.",
+            ["meals", "equipment"],
+            id="the provider's offer",
+        ),
+        pytest.param(
+            "Uniforms provided free of charge.", ["equipment"], id="provided free"
+        ),
+        pytest.param("A one hour paid lunch.", [], id="a paid lunch break"),
         pytest.param(
             "Meals & accommodation\nFree travel",
             ["travel"],
