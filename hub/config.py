@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 DEFAULT_DATABASE = "sqlite:///data/hub.sqlite"
+# the longest a server worker may trust the feed's change number it last read
+MAX_VERSION_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Config:
     crawl_timeout_seconds: int
     max_parallel_crawls: int
     answer_cache_mb: int = 64
+    # how long a server worker trusts the feed's change number it last read
+    feed_version_seconds: float = 1.0
 
     @classmethod
     def from_env(cls) -> Config:
@@ -36,6 +40,7 @@ class Config:
             crawl_timeout_seconds=_positive_int("HUB_CRAWL_TIMEOUT", 1800),
             max_parallel_crawls=_positive_int("HUB_MAX_PARALLEL_CRAWLS", 2),
             answer_cache_mb=_whole_number("HUB_ANSWER_CACHE_MB", 64, minimum=0),
+            feed_version_seconds=_seconds("HUB_FEED_VERSION_SECONDS", 1.0),
         )
 
 
@@ -56,6 +61,22 @@ def _whole_number(name: str, default: int, minimum: int) -> int:
             f"{name} must be a whole number of at least {minimum}, got {value!r}"
         )
     return number
+
+
+def _seconds(name: str, default: float) -> float:
+    value = os.getenv(name)
+    if value is None or value == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_VERSION_SECONDS:
+        raise ConfigurationError(
+            f"{name} must be a number of seconds from 0 to {MAX_VERSION_SECONDS:g},"
+            f" got {value!r}"
+        )
+    return seconds
 
 
 def prepare_prefect(data_dir: Path) -> None:

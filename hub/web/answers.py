@@ -4,9 +4,12 @@ An answer of ``/opportunities`` or ``/feed`` follows from its URL and from what
 the feed holds, and everything that changes what the feed holds records a
 change with a new number (:func:`storage.feed.feed_version` is the last one).
 So an answer is kept under that number and its whole URL, and served again,
-byte for byte with its ETag, until the next change is recorded. Every request
-reads the number first (one statement), and an answer is made from what was
-read after it, so none is kept under a number older than its data. An answer that
+byte for byte with its ETag, until a newer number is read. Every request takes
+the number first (read afresh, or trusted for up to ``HUB_FEED_VERSION_SECONDS``:
+:class:`hub.web.context.FeedVersion`), and an answer is made from what was read
+after it: no answer is older than its number, one made from newer data goes
+with the rest when the newer number is read, and so an answer lags a change by
+no more than that trust. An answer that
 had to be made in part from a golden record newer than its stored document
 (between matching and publishing) is not kept: the golden record can change
 again before a number does. Matching also rewrites golden records and scope

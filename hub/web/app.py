@@ -45,10 +45,13 @@ def create_app(
     geo_dir: str | None = None,
     licence: str = FEED_LICENCE,
     answer_cache_mb: int | None = None,
+    feed_version_seconds: float | None = None,
 ) -> FastAPI:
     """The consumer feed over ``database_url`` (already migrated: ``hub serve``
-    migrates before it starts). ``geo_dir`` and ``answer_cache_mb`` (0 keeps
-    no answers: :mod:`hub.web.answers`) default to the configuration's."""
+    migrates before it starts). ``geo_dir``, ``answer_cache_mb`` (0 keeps
+    no answers: :mod:`hub.web.answers`) and ``feed_version_seconds`` (how
+    long an answer may lag a change: :class:`hub.web.context.FeedVersion`)
+    default to the configuration's."""
     config = Config.from_env()
     app = FastAPI(
         title="Opportunity Hub feed",
@@ -65,6 +68,11 @@ def create_app(
         answers=AnswerCache(
             (config.answer_cache_mb if answer_cache_mb is None else answer_cache_mb)
             << 20
+        ),
+        version_seconds=(
+            config.feed_version_seconds
+            if feed_version_seconds is None
+            else feed_version_seconds
         ),
     )
     for router in ROUTERS:

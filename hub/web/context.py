@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -24,6 +25,52 @@ logger = logging.getLogger(__name__)
 FEED_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 
 
+class FeedVersion:
+    """The feed's last change number, read outside a transaction (one
+    statement, no BEGIN and ROLLBACK around it) and trusted for ``seconds``.
+
+    With ``seconds`` at 0 every request reads it. Above 0 an answer may show
+    the feed as it was up to that long ago, and a request for a kept answer
+    need not touch the database at all: one request reads the number again
+    when it is due, and the others go on with the one they have meanwhile, so
+    a slow database holds up one request, not all of them. The number never
+    goes back.
+    """
+
+    def __init__(self, engine: Engine, seconds: float = 0.0) -> None:
+        self.engine = engine
+        self.seconds = seconds
+        self._value: int | None = None
+        self._read_at = 0.0
+        self._reading = False
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        if self.seconds <= 0:
+            return self._read()
+        now = time.monotonic()
+        with self._lock:
+            held = self._value
+            due = held is None or now - self._read_at >= self.seconds
+            if held is not None and (not due or self._reading):
+                return held
+            self._reading = True
+        try:
+            value = self._read()
+        finally:
+            with self._lock:
+                self._reading = False
+        with self._lock:
+            if self._value is None or value >= self._value:
+                self._value, self._read_at = value, now
+            return self._value
+
+    def _read(self) -> int:
+        with self.engine.connect() as connection:
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            return feed_version(autocommit)
+
+
 @dataclass
 class FeedContext:
     engine: Engine
@@ -32,8 +79,13 @@ class FeedContext:
     licence: str = FEED_LICENCE
     answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
     ahead: ReadAhead = field(default_factory=ReadAhead)
+    version_seconds: float = 0.0
     _gazetteer: Gazetteer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _version: FeedVersion = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._version = FeedVersion(self.engine, self.version_seconds)
 
     def close(self) -> None:
         """Finish the page being made ahead, then close the database pool."""
@@ -41,11 +93,8 @@ class FeedContext:
         self.engine.dispose()
 
     def feed_version(self) -> int:
-        """The feed's last change number, read outside a transaction: one
-        statement, with no BEGIN and ROLLBACK around it."""
-        with self.engine.connect() as connection:
-            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-            return feed_version(autocommit)
+        """The feed's last change number, at most ``version_seconds`` old."""
+        return self._version()
 
     def gazetteer(self) -> Gazetteer | None:
         """The geography of ``geo_dir``, loaded on first use (None without one).

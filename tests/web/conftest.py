@@ -38,10 +38,13 @@ def geo_folder(tmp_path: Path) -> Path:
 def make_client(
     feed_db: FeedDb, geo_folder: Path
 ) -> Iterator[Callable[..., TestClient]]:
-    """Clients of apps as served; ``answer_cache_mb=0`` for one keeping none."""
+    """Clients of apps as served; ``answer_cache_mb=0`` for one keeping none.
+    Each reads the feed's change number on every request (a test changes the
+    feed and asks again at once) unless ``feed_version_seconds`` says."""
     clients: list[TestClient] = []
 
-    def build(**options: int) -> TestClient:
+    def build(**options: float) -> TestClient:
+        options.setdefault("feed_version_seconds", 0)
         app = create_app(feed_db.url, geo_dir=str(geo_folder), **options)
         client = TestClient(app)
         clients.append(client)
