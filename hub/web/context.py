@@ -30,11 +30,11 @@ class FeedVersion:
     statement, no BEGIN and ROLLBACK around it) and trusted for ``seconds``.
 
     With ``seconds`` at 0 every request reads it. Above 0 an answer may show
-    the feed as it was up to that long ago, and a request for a kept answer
-    need not touch the database at all: one request reads the number again
-    when it is due, and the others go on with the one they have meanwhile, so
-    a slow database holds up one request, not all of them. The number never
-    goes back.
+    the feed as it was then (and a little longer, while a slow database
+    answers), and a request for a kept answer need not touch the database at
+    all: when the number is due, a thread reads it again while requests go on
+    with the one held, so a slow database holds up no request but the first.
+    The number never goes back.
     """
 
     def __init__(self, engine: Engine, seconds: float = 0.0) -> None:
@@ -48,13 +48,28 @@ class FeedVersion:
     def __call__(self) -> int:
         if self.seconds <= 0:
             return self._read()
-        now = time.monotonic()
         with self._lock:
             held = self._value
-            due = held is None or now - self._read_at >= self.seconds
-            if held is not None and (not due or self._reading):
-                return held
-            self._reading = True
+            due = time.monotonic() - self._read_at >= self.seconds
+            if held is not None and due and not self._reading:
+                self._reading = True
+                threading.Thread(
+                    target=self._refresh_quietly, name="feed-version", daemon=True
+                ).start()
+        if held is not None:
+            return held
+        return self._refresh()
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self._refresh()
+        except Exception:
+            # the number held is served until a read succeeds; requests that
+            # read the database themselves say what is wrong
+            logger.warning("The feed's change number could not be read", exc_info=True)
+
+    def _refresh(self) -> int:
+        started = time.monotonic()
         try:
             value = self._read()
         finally:
@@ -62,7 +77,7 @@ class FeedVersion:
                 self._reading = False
         with self._lock:
             if self._value is None or value >= self._value:
-                self._value, self._read_at = value, now
+                self._value, self._read_at = value, started
             return self._value
 
     def _read(self) -> int:

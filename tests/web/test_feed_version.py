@@ -44,6 +44,13 @@ def counting(values: list[int]) -> tuple[FeedVersion, list[int]]:
     return version, reads
 
 
+def settle() -> None:
+    """Wait for the reads started in the background."""
+    for thread in threading.enumerate():
+        if thread.name == "feed-version":
+            thread.join(10)
+
+
 def test_a_number_is_trusted_for_its_seconds_then_read_again(clock):
     version, reads = counting([3, 4])
 
@@ -51,6 +58,8 @@ def test_a_number_is_trusted_for_its_seconds_then_read_again(clock):
     clock.now += 4.9
     assert version() == 3
     clock.now += 0.2
+    assert version() == 3  # the one held, while it is read again
+    settle()
     assert version() == 4
     assert reads == [3, 4]
 
@@ -59,31 +68,47 @@ def test_the_number_never_goes_back(clock):
     version, _ = counting([7, 6])
     version()
     clock.now += 6
+    version()
+    settle()
 
     assert version() == 7
 
 
-def test_others_go_on_with_the_number_held_while_one_reads_again(clock):
+def test_no_request_waits_while_the_number_is_read_again(clock):
     version, _ = counting([1])
     version()
     clock.now += 6
     reading, release = threading.Event(), threading.Event()
+    reads = []
 
     def slow() -> int:
+        reads.append(1)
         reading.set()
         release.wait(10)
         return 2
 
     version._read = slow  # type: ignore[method-assign]
-    refresher = threading.Thread(target=version)
-    refresher.start()
+    held = [version() for _ in range(3)]  # answered at once
     assert reading.wait(10)
-    held = version()  # answered at once, not after the slow read
     release.set()
-    refresher.join(10)
+    settle()
 
-    assert held == 1
+    assert held == [1, 1, 1] and len(reads) == 1
     assert version() == 2
+
+
+def test_a_failed_read_keeps_the_number_held(clock):
+    version, _ = counting([1])
+    version()
+    clock.now += 6
+
+    def broken() -> int:
+        raise ConnectionError("the database went away")
+
+    version._read = broken  # type: ignore[method-assign]
+    assert version() == 1
+    settle()
+    assert version() == 1
 
 
 def test_with_0_seconds_every_call_reads():
@@ -105,6 +130,8 @@ def test_an_answer_lags_a_change_no_longer_than_the_trust(feed_db, make_client, 
 
     within = client.get("/feed").json()
     clock.now += 30
+    client.get("/feed")  # the number is read again meanwhile
+    settle()
     after = client.get("/feed").json()
 
     assert within == before
