@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from hub.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+N = TypeVar("N", int, float)
 DEFAULT_DATABASE = "sqlite:///data/hub.sqlite"
 # the longest a server worker may trust the feed's change number it last read
 MAX_VERSION_SECONDS = 60.0
@@ -49,34 +51,44 @@ def _positive_int(name: str, default: int) -> int:
 
 
 def _whole_number(name: str, default: int, minimum: int) -> int:
-    value = os.getenv(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = minimum - 1
-    if number < minimum:
-        raise ConfigurationError(
-            f"{name} must be a whole number of at least {minimum}, got {value!r}"
-        )
-    return number
+    return _setting(
+        name,
+        default,
+        int,
+        lambda n: n >= minimum,
+        f"a whole number of at least {minimum}",
+    )
 
 
 def _seconds(name: str, default: float) -> float:
+    return _setting(
+        name,
+        default,
+        float,
+        lambda s: 0 <= s <= MAX_VERSION_SECONDS,
+        f"a number of seconds from 0 to {MAX_VERSION_SECONDS:g}",
+    )
+
+
+def _setting(
+    name: str,
+    default: N,
+    parse: Callable[[str], N],
+    allowed: Callable[[N], bool],
+    expected: str,
+) -> N:
+    """The variable ``name`` read with ``parse``, or ``default`` when unset;
+    a value that does not parse, or is not allowed, is a clear error."""
     value = os.getenv(name)
     if value is None or value == "":
         return default
     try:
-        seconds = float(value)
+        parsed = parse(value)
     except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= MAX_VERSION_SECONDS:
-        raise ConfigurationError(
-            f"{name} must be a number of seconds from 0 to {MAX_VERSION_SECONDS:g},"
-            f" got {value!r}"
-        )
-    return seconds
+        parsed = None
+    if parsed is None or not allowed(parsed):
+        raise ConfigurationError(f"{name} must be {expected}, got {value!r}")
+    return parsed
 
 
 def prepare_prefect(data_dir: Path) -> None:
