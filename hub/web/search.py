@@ -470,7 +470,13 @@ def encode_cursor(query: OpportunityQuery, row: Any) -> str:
 
 
 def decode_cursor(cursor: str, query: OpportunityQuery) -> tuple[Any, str]:
-    """The (sort key, id) a cursor continues after; a 400 if it is not ours."""
+    """The (sort key, id) a cursor continues after; a 400 if it is not ours.
+    Its keys are checked to be of the kind :func:`encode_cursor` writes (an
+    instant with its offset, or a finite distance, and an id), as a cursor is
+    only base64: one made by hand must not reach the database."""
+    invalid = ApiError(
+        400, "invalid_cursor", "the cursor is not one this server gave out"
+    )
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -481,12 +487,17 @@ def decode_cursor(cursor: str, query: OpportunityQuery) -> tuple[Any, str]:
                 "cursor_mismatch",
                 "the cursor belongs to another query: keep the same filters and sort",
             )
+        if not isinstance(last_id, str):
+            raise invalid
         if query.sort == "distance":
-            return float(key), str(last_id)
-        return datetime.fromisoformat(key), str(last_id)
+            if type(key) not in (int, float) or not math.isfinite(key):
+                raise invalid
+            return float(key), last_id
+        instant = datetime.fromisoformat(key) if isinstance(key, str) else None
+        if instant is None or instant.utcoffset() is None:
+            raise invalid
+        return instant, last_id
     except ApiError:
         raise
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ApiError(
-            400, "invalid_cursor", "the cursor is not one this server gave out"
-        ) from None
+        raise invalid from None

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import base64
+
 import pytest
 
+from hub.web.search import OpportunityQuery
 from tests.web.feed_builders import T0, days, golden, place
 
 
@@ -54,6 +57,9 @@ def client(feed_db, make_client):
         feed_db.add(opportunity_id, record)
     feed_db.publish()
     return make_client()
+
+
+DISTANCE = {"near": "SE1", "radius_km": 200, "sort": "distance"}
 
 
 def ids(response) -> list[str]:
@@ -249,6 +255,37 @@ def test_bad_parameters_get_clear_json_errors(client, params, status, code):
     assert response.headers["content-type"] == "application/json"
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
+
+
+def _hand_made(payload: str) -> str:
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("params", "key", "last_id"),
+    [
+        pytest.param({}, '"2020-11-08"', '"x"', id="a date"),
+        pytest.param({}, '"2020-11-08T00:00:00"', '"x"', id="no offset"),
+        pytest.param({"sort": "newest"}, '"2020-11-06T11:15:45"', '"x"', id="newest"),
+        pytest.param({}, "17", '"x"', id="a number for an instant"),
+        pytest.param({}, '"2020-11-08T00:00:00+00:00"', "null", id="no id"),
+        pytest.param({}, '"2020-11-08T00:00:00+00:00"', '["x"]', id="a list id"),
+        pytest.param(DISTANCE, "true", '"x"', id="true for a distance"),
+        pytest.param(DISTANCE, "NaN", '"x"', id="nan"),
+        pytest.param(DISTANCE, "1e400", '"x"', id="infinite"),
+        pytest.param(DISTANCE, '"near"', '"x"', id="text for a distance"),
+    ],
+)
+def test_a_hand_made_cursor_is_a_400_whatever_its_keys(client, params, key, last_id):
+    """A cursor is only base64: one made with the right query stamp and keys
+    of the wrong kind must not reach the database."""
+    query = OpportunityQuery(**params)
+    stamp = query.filter_digest()
+    cursor = _hand_made(f'{{"s":"{query.sort}","k":{key},"i":{last_id},"f":"{stamp}"}}')
+    response = client.get("/opportunities", params={**params, "cursor": cursor})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_cursor"
 
 
 def test_an_unknown_place_or_source_is_named_in_the_error(client):
