@@ -53,6 +53,15 @@ NEAREST_AUTHORITY_KM = 150.0
 _NOT_A_NAME = frozenset({"borough", "council", "county", "district", "of"})
 
 
+class AmbiguousName(LookupError):
+    """A name that more than one current authority goes by."""
+
+    def __init__(self, text: str, candidates: list[LocalAuthority]) -> None:
+        names = ", ".join(f"{a.name} ({a.gss_code})" for a in candidates)
+        super().__init__(f"{text!r} names more than one authority: {names}")
+        self.candidates = candidates
+
+
 class GazetteerFileError(ValueError):
     """A gazetteer file is missing, unreadable or lacks expected columns."""
 
@@ -249,14 +258,22 @@ class Gazetteer:
         that ``text`` names, by a GSS code (a former one too), the register's
         code, or a spelling of a name, whole or, failing that, in part. A
         former authority stands for those that replaced it; a county or
-        combined authority for the authorities within it."""
+        combined authority for the authorities within it, unless the name is
+        also an authority's own.
+
+        Raises:
+            AmbiguousName: the name is that of more than one authority.
+        """
         key = name_key(text)
         coded = self._by_code.get(text.strip().upper())
         if coded is not None:
             named = [coded]
         else:
             named = self._by_name.get(key) or self._partial_name_matches(key)
-        found = {a.code: a for a in self._served(named)}
+        own = {a.code: a for a in named if a.current and a.lower_tier_or_unitary}
+        if len(own) > 1:
+            raise AmbiguousName(text, sorted(own.values(), key=lambda a: a.name))
+        found = {a.code: a for a in self._served(list(own.values()) or named)}
         return sorted(found.values(), key=lambda a: a.name)
 
     def _served(

@@ -55,7 +55,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "A parameter value out of range or not understood, such"
         " as a criterion not in the list (`invalid_parameter`, `invalid_postcode`),"
         " or a place or source the hub does not know (`unknown_postcode`,"
-        " `unknown_region`, `unknown_local_authority`, `unknown_source`)",
+        " `unknown_region`, `unknown_local_authority`, `unknown_source`) or"
+        " cannot tell apart (`ambiguous_local_authority`)",
     },
 }
 

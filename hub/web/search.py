@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from hub.web.errors import ApiError, invalid_value
 from pipelines.eligibility import CRITERIA
-from pipelines.geo import Gazetteer
+from pipelines.geo import AmbiguousName, Gazetteer
 from pipelines.postcodes import normalise_postcode
 from spiders.items import OpportunityType
 from storage.feed import fold_text, tag_for
@@ -57,7 +57,7 @@ Criterion = Literal[CRITERIA]  # type: ignore[valid-type]
 
 
 def _folded(values: object) -> object:
-    """Criteria as the vocabulary spells them: lower case, no padding."""
+    """Values as a vocabulary spells them: lower case, no padding."""
     if isinstance(values, list):
         return [v.strip().lower() if isinstance(v, str) else v for v in values]
     return values
@@ -74,8 +74,8 @@ class OpportunityQuery(BaseModel):
         description="Words that must each appear (case-folded, as parts of words"
         " too) in the title, provider or summary; no phrases or operators.",
     )
-    type: list[OpportunityType] = Field(
-        default_factory=list, description="Opportunity type (repeatable)."
+    type: Annotated[list[OpportunityType], BeforeValidator(_folded)] = Field(
+        default_factory=list, description="Opportunity type (repeatable, any case)."
     )
     in_scope: Literal["true", "false", "any"] = Field(
         "true",
@@ -85,14 +85,17 @@ class OpportunityQuery(BaseModel):
         None,
         max_length=100,
         description="Region or nation, e.g. North East, Wales or England (any"
-        " case); one the hub does not know is a 422 that lists them.",
+        " case); one the hub does not know is a 422 that lists them. Without"
+        " the server's geography the name is matched as given.",
     )
     local_authority: str | None = Field(
         None,
         max_length=100,
         description="Local authority: a spelling of its name, or its GSS code"
         " (a former one too). A former authority finds those that replaced it;"
-        " a county or combined authority, those within it.",
+        " a county or combined authority, those within it; a name of several"
+        " authorities is a 422 that names them. Without the server's geography"
+        " the name or code is matched as given.",
     )
     near: str | None = Field(
         None,
@@ -113,7 +116,8 @@ class OpportunityQuery(BaseModel):
     )
     closing_after: datetime | None = Field(
         None,
-        description="Closing after this instant (no closing date counts as open).",
+        description="Closing at or after this instant (no closing date counts"
+        " as open).",
     )
     criteria: Annotated[list[Criterion], BeforeValidator(_folded)] = Field(
         default_factory=list,
@@ -388,7 +392,15 @@ def _authority_codes(text: str, gazetteer: Gazetteer | None) -> list[str]:
     and the text itself (all there is to go on without a gazetteer)."""
     if gazetteer is None:
         return [text]
-    authorities = gazetteer.authorities_named(text)
+    try:
+        authorities = gazetteer.authorities_named(text)
+    except AmbiguousName as exc:
+        raise invalid_value(
+            "local_authority",
+            "ambiguous_local_authority",
+            str(exc),
+            detail="name one of them, or give its GSS code",
+        ) from None
     if not authorities:
         raise invalid_value(
             "local_authority",

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.geo import Gazetteer, GazetteerFileError, haversine_km, name_key
+from pipelines.geo import (
+    AmbiguousName,
+    Gazetteer,
+    GazetteerFileError,
+    haversine_km,
+    name_key,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "geo"
 SHARED_GEO = Path(__file__).resolve().parents[3] / "shared" / "data" / "geo"
@@ -450,3 +456,29 @@ def test_real_authorities_named(
     assert includes in [a.name for a in found]
     assert len(found) == count
     assert all(a.current and a.lower_tier_or_unitary for a in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        pytest.param("Newcastle upon Tyne", ["Newcastle upon Tyne"], id="own name"),
+        pytest.param("Hull", ["Kingston upon Hull"], id="a short name"),
+        pytest.param("North Yorkshire", ["North Yorkshire"], id="county to unitary"),
+    ],
+)
+def test_real_an_authority_s_own_name_is_itself(
+    real_gazetteer: Gazetteer, text: str, names: list[str]
+) -> None:
+    """Not the combined authority that also goes by it, nor the county it was."""
+    assert [a.name for a in real_gazetteer.authorities_named(text)] == names
+
+
+@pytest.mark.parametrize("text", ["Kingston", "Newcastle", "City of"])
+def test_real_a_name_of_several_authorities_is_ambiguous(
+    real_gazetteer: Gazetteer, text: str
+) -> None:
+    with pytest.raises(AmbiguousName) as raised:
+        real_gazetteer.authorities_named(text)
+
+    assert len(raised.value.candidates) >= 2
+    assert all(c.gss_code in str(raised.value) for c in raised.value.candidates)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 
@@ -75,6 +76,7 @@ def ids(response) -> list[str]:
         ),
         pytest.param({"in_scope": "false"}, ["opp_d"], id="out-of-scope-only"),
         pytest.param({"type": "summer_school"}, ["opp_b"], id="one-type"),
+        pytest.param({"type": " Summer_School"}, ["opp_b"], id="type-any-case"),
         pytest.param(
             {"type": ["summer_school", "mentoring"]}, ["opp_b", "opp_c"], id="two-types"
         ),
@@ -415,3 +417,22 @@ def test_a_provider_kind_changed_in_the_registry_is_published(client, feed_db):
     assert sorted(ids(client.get("/opportunities", params=kinds))) == from_brightpath
     changed = [item["id"] for item in client.get(end).json()["items"]]
     assert sorted(changed) == from_brightpath
+
+
+SHARED_GEO = Path(__file__).resolve().parents[3] / "shared" / "data" / "geo"
+
+
+@pytest.mark.skipif(not SHARED_GEO.is_dir(), reason="shared geography not found")
+def test_a_name_of_several_authorities_is_a_422_naming_them(feed_db):
+    from hub.web.app import create_app
+    from tests.web.conftest import TestClient
+
+    app = create_app(feed_db.url, geo_dir=str(SHARED_GEO))
+    with TestClient(app) as client:
+        response = client.get("/opportunities", params={"local_authority": "Kingston"})
+    app.state.hub.close()
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "ambiguous_local_authority"
+    assert "Kingston upon Hull (E06000010)" in error["message"]
+    assert "Kingston upon Thames" in error["message"]
