@@ -523,8 +523,8 @@ def list_feed_page(
     the encoded change-feed record publishing stored (``feed_doc``, its UTF-8
     bytes on PostgreSQL and text on SQLite; None unless it was made from this
     change number: then :func:`list_goldens` has what to make it from); and
-    ``has_events``, whether a merge or split of the
-    id was recorded after ``after`` (:func:`list_id_events` then names them).
+    ``has_events``, whether a merge or split of the id was recorded after
+    ``after`` (:func:`list_id_events` then names them).
     """
     fresh, state, in_scope = _as_published()
     query = select(

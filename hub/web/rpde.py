@@ -77,18 +77,19 @@ def rpde_page(
     body = b"".join(
         (
             b'{"next":',
-            _utf8(next_url(position)),
+            _json(next_url(position)),
             b',"items":[',
             b",".join(items),
             b'],"license":',
-            _utf8(licence),
+            _json(licence),
             b"}",
         )
     )
     return RpdePage(body, len(items), position, stored=not made_now)
 
 
-def _utf8(value: Any) -> bytes:
+def _json(value: Any) -> bytes:
+    """``value`` encoded as every answer of the feed writes JSON, in UTF-8."""
     return dumps(value).encode()
 
 
@@ -115,7 +116,7 @@ def _item(
         item["merged_into"] = opportunity.merged_into
     if events:
         item["events"] = [_event(change) for change in events]
-    head = _utf8(item)[:-1]
+    head = _json(item)[:-1]
     # the stored record is copied as it is, never decoded and encoded again
     return b"".join(
         (head, b',"data":', _data(opportunity, item["state"], golden), b"}")
@@ -129,7 +130,7 @@ def _data(opportunity: Row[Any], state: str, golden: dict[str, Any] | None) -> b
         return b"null"
     if opportunity.feed_doc is not None:
         return as_utf8(opportunity.feed_doc)
-    return _utf8(
+    return _json(
         feed_record(
             opportunity.id,
             opportunity.state,
