@@ -31,7 +31,7 @@ from hub.web.context import FeedContext, get_context
 from hub.web.errors import ERROR_RESPONSES, refuse_unknown_parameters
 from hub.web.etag import etag_for, not_modified
 from storage.feed import feed_fingerprint, list_published_golden
-from storage.records import golden_record, safe_url
+from storage.records import dumps, golden_record, safe_url
 
 Row = tuple[str, datetime, int, dict[str, Any]]
 Renderer = Callable[[Iterable[Row], str, str], Iterator[str]]
@@ -85,7 +85,7 @@ def render_jsonl(rows: Iterable[Row], base_url: str, licence: str) -> Iterator[s
     for opportunity_id, modified, change_no, golden in rows:
         record = golden_record(opportunity_id, "live", modified, golden)
         record["change_no"] = change_no
-        yield json.dumps(record, ensure_ascii=False) + "\n"
+        yield dumps(record) + "\n"
 
 
 # --- CSV --------------------------------------------------------------------
