@@ -17,12 +17,41 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
 # pydantic's words for a parameter a model forbids, used for the others too
 NOT_TAKEN = "Extra inputs are not permitted"
+
+
+class QueryParameters(BaseModel):
+    """A query string's parameters: one the model lacks is refused, and an
+    empty value (``region=``, as a form's unfilled field sends it) is taken as
+    not given, for every parameter alike; so is an empty one of a repeated
+    parameter's values (``type=&type=job``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_not_given(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        given = {}
+        for name, value in values.items():
+            if isinstance(value, list):
+                value = [v for v in value if not _blank(v)]
+                if not value:
+                    continue
+            elif _blank(value):
+                continue
+            given[name] = value
+        return given
+
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
 
 
 class ErrorDetail(BaseModel):

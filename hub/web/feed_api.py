@@ -6,12 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from hub.web.answers import answer_response
 from hub.web.context import FeedContext, get_context
-from hub.web.errors import ERROR_RESPONSES, ApiError, refuse_unknown_parameters
+from hub.web.errors import (
+    ERROR_RESPONSES,
+    ApiError,
+    QueryParameters,
+    refuse_unknown_parameters,
+)
 from hub.web.rpde import (
     MAX_RPDE_PAGE,
     RpdePage,
@@ -79,7 +84,8 @@ def list_opportunities(
     context: Context,
     query: Annotated[OpportunityQuery, Query()],
 ) -> Response:
-    """Filtered, sorted and paged with an opaque cursor (follow ``next``)."""
+    """Filtered, sorted and paged with an opaque cursor (follow ``next``). A
+    parameter with an empty value (``region=``) is taken as not given."""
     by_place = query.near or query.region or query.local_authority
     gazetteer = context.gazetteer() if by_place else None
     centre = find_centre(query.near, gazetteer) if query.near else None
@@ -163,10 +169,10 @@ def _survivor(session: Session, opportunity: Opportunity) -> str:
     return current.id
 
 
-class FeedQuery(BaseModel):
+class FeedQuery(QueryParameters):
     """The parameters of ``GET /feed``; any other parameter is a 400."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     afterTimestamp: int | None = Field(
         None,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from hub.web.errors import ApiError, invalid_value
+from hub.web.errors import ApiError, QueryParameters, invalid_value
 from pipelines.eligibility import CRITERIA
 from pipelines.geo import AmbiguousName, Gazetteer
 from pipelines.postcodes import normalise_postcode
@@ -63,10 +63,8 @@ def _folded(values: object) -> object:
     return values
 
 
-class OpportunityQuery(BaseModel):
+class OpportunityQuery(QueryParameters):
     """The parameters of ``GET /opportunities``; any other parameter is a 400."""
-
-    model_config = ConfigDict(extra="forbid")
 
     q: str | None = Field(
         None,

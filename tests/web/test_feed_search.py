@@ -138,6 +138,35 @@ def test_filters_and_sorts(client, params, expected):
     assert ids(client.get("/opportunities", params=params)) == expected
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "q", "type", "in_scope", "region", "local_authority", "near", "radius_km",
+        "mode", "age", "closing_after", "criteria", "provider_kind", "source",
+        "sort", "limit", "cursor",
+    ],
+)  # fmt: skip
+def test_an_empty_value_is_taken_as_not_given(client, name):
+    """As a form's unfilled field sends it: ``region=`` is no region filter,
+    for every parameter alike, not a 422 for some and ignored for others."""
+    everything = client.get("/opportunities")
+    assert client.get("/opportunities", params={name: ""}).json() == everything.json()
+    assert client.get("/opportunities", params={name: " "}).json() == everything.json()
+
+
+def test_an_empty_one_of_repeated_values_is_dropped(client):
+    given = client.get("/opportunities", params={"type": ["", "mentoring", " "]})
+    assert ids(given) == ids(client.get("/opportunities", params={"type": "mentoring"}))
+    assert ids(given) == ["opp_c"]
+
+
+def test_an_empty_feed_position_is_the_feed_from_its_start(client):
+    start = client.get("/feed")
+    empty = client.get("/feed", params={"afterTimestamp": "", "afterId": ""})
+    assert empty.status_code == 200
+    assert empty.json()["items"] == start.json()["items"]
+
+
 def test_distance_is_reported_in_km(client):
     items = client.get(
         "/opportunities", params={"near": "SW1A 1AA", "sort": "distance"}
