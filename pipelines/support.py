@@ -33,11 +33,12 @@ _WORD = r"[\w'’&/-]+"
 
 def _offered(thing: str) -> str:
     """``thing`` with an offer word beside it: at most five words after it
-    ("travel, accommodation and meals are covered"), an adjective or one word
+    ("travel, accommodation and meals are covered", "expenses (including
+    travel) are reimbursed"), an adjective or one word
     before it ("free hot meals"), or the provider's offer up to three words
     before it ("we pay for your train fares"); no other break between."""
     return (
-        rf"\b(?:{thing})\b(?:,?\s+{_WORD}){{0,5}}\s+{_PASSIVE}\b{_PASSIVE_END}"
+        rf"\b(?:{thing})\b(?:[,)]?\s+\(?{_WORD}){{0,5}}\)?\s+{_PASSIVE}\b{_PASSIVE_END}"
         rf"|\b{_ADJECTIVE}\s+(?:{_WORD}\s+)?(?:{thing})\b"
         rf"|{_GIVER}\s+(?:{_WORD}\s+){{0,3}}(?:{thing})\b"
     )

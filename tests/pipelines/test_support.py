@@ -11,6 +11,21 @@ from pipelines.support import extract_support
     ("text", "offered"),
     [
         pytest.param("Travel expenses are reimbursed.", ["travel"], id="travel"),
+        pytest.param(
+            "Expenses, including travel, are reimbursed.",
+            ["travel"],
+            id="travel named among expenses",
+        ),
+        pytest.param(
+            "Expenses (including travel) are reimbursed.",
+            ["travel"],
+            id="travel named in brackets",
+        ),
+        pytest.param(
+            "Travel (within the region) is required and paid overtime is available.",
+            [],
+            id="a bracket is no bridge to a later clause",
+        ),
         pytest.param("We pay train fares up to £50.", ["travel"], id="fares paid"),
         pytest.param(
             "Accommodation and meals are provided for the week.",
