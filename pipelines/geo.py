@@ -291,7 +291,11 @@ class Gazetteer:
             elif authority.lower_tier_or_unitary:
                 yield authority
             else:
-                frontier.extend(self._children.get(authority.code, []))
+                # those within it now: a former one's successors are within it
+                # when they say so themselves (the register names Surrey as
+                # Forest Heath's county, whose successor is in Suffolk)
+                within = self._children.get(authority.code, [])
+                frontier.extend(a for a in within if a.current)
 
     def _resolve(self, district: District) -> Place:
         authority, how = self._authority_for(district)

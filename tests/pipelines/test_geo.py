@@ -458,6 +458,19 @@ def test_real_authorities_named(
     assert all(a.current and a.lower_tier_or_unitary for a in found)
 
 
+def test_real_a_county_s_former_district_does_not_bring_its_successor(
+    real_gazetteer: Gazetteer,
+) -> None:
+    """The register names Surrey as Forest Heath's county: its successor, West
+    Suffolk, says Suffolk, and is within Suffolk only."""
+    surrey = [a.name for a in real_gazetteer.authorities_named("Surrey")]
+    suffolk = [a.name for a in real_gazetteer.authorities_named("Suffolk")]
+
+    assert "West Suffolk" not in surrey
+    assert len(surrey) == 11
+    assert "West Suffolk" in suffolk
+
+
 @pytest.mark.parametrize(
     ("text", "names"),
     [
