@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from hub.web.answers import answer_response
@@ -24,6 +24,13 @@ from hub.web.rpde import (
     from_micros,
     rpde_page,
     to_micros,
+)
+from hub.web.schemas import (
+    FeedPage,
+    Index,
+    OpportunityDetail,
+    OpportunityPage,
+    SourcesPage,
 )
 from hub.web.search import (
     OpportunityQuery,
@@ -47,6 +54,12 @@ MAX_MERGE_HOPS = 20
 MAX_MICROS = 253_402_300_799_999_999
 
 
+def _shape(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """A 200 answer's shape for the OpenAPI description: documentation only,
+    the answer itself is copied from stored records (:mod:`hub.web.schemas`)."""
+    return {200: {"model": model, "description": "Successful Response"}}
+
+
 def json_response(payload: Any, status_code: int = 200) -> Response:
     return json_body(encode(payload), status_code)
 
@@ -55,7 +68,7 @@ def json_body(body: str, status_code: int = 200) -> Response:
     return Response(body.encode(), status_code, media_type="application/json")
 
 
-@router.get("/", summary="What this server offers")
+@router.get("/", summary="What this server offers", responses=_shape(Index))
 def index(request: Request, context: Context) -> Response:
     base = str(request.base_url).rstrip("/")
     paths = ("opportunities", "feed", "sources", "coverage", "docs", *EXPORT_PATHS)
@@ -78,7 +91,9 @@ EXPORT_PATHS = (
 )
 
 
-@router.get("/opportunities", summary="Find opportunities")
+@router.get(
+    "/opportunities", summary="Find opportunities", responses=_shape(OpportunityPage)
+)
 def list_opportunities(
     request: Request,
     context: Context,
@@ -132,6 +147,7 @@ def _summary(row: Any, base: str, goldens: dict[str, dict[str, Any]]) -> RawJSON
     "/opportunities/{opportunity_id}",
     summary="One opportunity",
     responses={
+        **_shape(OpportunityDetail),
         301: {"description": "Merged into another"},
         410: {"description": "Deleted"},
     },
@@ -194,7 +210,7 @@ class FeedQuery(QueryParameters):
     )
 
 
-@router.get("/feed", summary="The change feed (RPDE)")
+@router.get("/feed", summary="The change feed (RPDE)", responses=_shape(FeedPage))
 def get_feed(
     request: Request, context: Context, query: Annotated[FeedQuery, Query()]
 ) -> Response:
@@ -244,7 +260,11 @@ def get_feed(
     return answer_response(request, answer)
 
 
-@router.get("/sources", summary="Sources, their last run and field coverage")
+@router.get(
+    "/sources",
+    summary="Sources, their last run and field coverage",
+    responses=_shape(SourcesPage),
+)
 def get_sources(context: Context) -> Response:
     with context.factory() as session:
         return json_response({"sources": list_source_reports(session)})
