@@ -21,9 +21,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_REMOTE = re.compile(r"\b(remote|home[- ]based|work from home|online|virtual)\b", re.I)
+_REMOTE = re.compile(r"\b(remote|home[- ]?based|work from home|online|virtual)\b", re.I)
 _HYBRID = re.compile(r"\bhybrid\b", re.I)
-_NATIONAL = re.compile(r"\b(national|nationwide|various locations|uk wide)\b", re.I)
+# the whole country given as a place: a part of the text on its own ("National",
+# "UK wide"), not a name that begins so ("National Trust, Cliveden"); "various
+# locations" is not it (an NHS trust's sites, a region's towns)
+_NATIONAL = re.compile(
+    r"(?:^|[,;:/|(])\s*(?:national(?:ly)?|nationwide|uk[- ]?wide|across the uk"
+    r"|anywhere in the uk)\s*(?=$|[,;:/|)])",
+    re.I,
+)
 
 
 def load_gazetteer(geo_dir: str | None) -> Gazetteer | None:
@@ -100,7 +107,7 @@ def _unique(locations: Iterable[Location]) -> list[Location]:
 
 
 def _mode(item: ListingItem) -> Mode:
-    hints = " ".join(filter(None, [item.workplace_type, *item.location_texts]))
+    hints = ", ".join(filter(None, [item.workplace_type, *item.location_texts]))
     if _HYBRID.search(hints):
         return Mode.HYBRID
     if _REMOTE.search(hints):

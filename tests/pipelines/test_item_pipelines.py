@@ -188,3 +188,42 @@ def test_every_kept_link_is_http(crawler, link):
 
     assert item.apply_url is None
     assert item.provider_url is None
+
+
+@pytest.mark.parametrize(
+    ("workplace_type", "places", "mode"),
+    [
+        pytest.param("national", [], Mode.NATIONAL, id="a national vacancy"),
+        pytest.param(None, ["National, Leeds"], Mode.NATIONAL, id="national part"),
+        pytest.param(None, ["UK wide, Shrewsbury"], Mode.NATIONAL, id="uk wide"),
+        pytest.param(
+            None,
+            ["National: England, Northern Ireland, Scotland And Wales"],
+            Mode.NATIONAL,
+            id="the nations named",
+        ),
+        pytest.param(
+            None,
+            ["Various locations available trustwide, WF1 3SP"],
+            Mode.IN_PERSON,
+            id="a trust's sites",
+        ),
+        pytest.param(
+            None,
+            ["Lancashire & South Cumbria - various locations available"],
+            Mode.IN_PERSON,
+            id="a region's towns",
+        ),
+        pytest.param(
+            None, ["National Trust, Cliveden"], Mode.IN_PERSON, id="a national body"
+        ),
+        pytest.param(
+            None, ["Homebased/Flexible, National"], Mode.REMOTE, id="home based"
+        ),
+    ],
+)
+def test_national_is_the_whole_country_not_several_places(
+    crawler, workplace_type, places, mode
+):
+    item = listing(workplace_type=workplace_type, location_texts=places)
+    assert run(crawler, item).mode == mode
