@@ -20,9 +20,13 @@ def test_what_a_worker_loads_is_frozen_once_loaded(feed_db, geo_folder):
     app = create_app(feed_db.url, geo_dir=str(geo_folder), feed_version_seconds=0)
     gc.unfreeze()
     assert collected(app)
-    with TestClient(app) as client:
-        assert not collected(app)
-        assert client.get("/opportunities?region=North East").status_code == 200
-        gazetteer = app.state.hub.gazetteer()
+    try:
+        with TestClient(app) as client:
+            assert not collected(app)
+            answer = client.get("/opportunities?region=North East")
+            assert answer.status_code == 200
+            gazetteer = app.state.hub.gazetteer()
 
-        assert gazetteer is not None and not collected(gazetteer)
+            assert gazetteer is not None and not collected(gazetteer)
+    finally:
+        app.state.hub.close()
