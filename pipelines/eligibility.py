@@ -65,7 +65,8 @@ _AGE_MAXIMUMS_EXCLUSIVE = (
 # "under 25" alone is an age only where the sentence talks about people or age.
 _BARE_UNDER = re.compile(rf"\bunder\s*(\d{{1,2}})\b(?!s\b){_UNIT}")
 _AGE_CONTEXT = re.compile(
-    r"\b(?:ages?d?|old|young|you must be|applicants?|students?|pupils?|people"
+    r"\b(?:ages?d?|old|young|you must be|applicants?|candidates?|students?|pupils?"
+    r"|people"
     r"|learners?|eligible|open to|participants?)\b"
 )
 
@@ -158,6 +159,12 @@ _NOT_AREAS = re.compile(
     r"|January|February|March|April|May|June|July|August|September|October"
     r"|November|December)\b"
 )
+# who may not apply: "not suitable for:", "cannot apply"
+_EXCLUDES = re.compile(
+    r"\bnot (?:suitable|open|eligible|available)\b|\bcan ?not apply\b"
+    r"|\bcan't apply\b|\bineligible\b|\bexcluded\b"
+)
+_LIST_ITEM = ("- ", "* ")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|\s*[•·▪;]\s*")
 
 
@@ -172,9 +179,15 @@ class _Found:
 
 def extract_eligibility(text: str | None) -> Eligibility:
     found = _Found()
-    for sentence in _sentences(text):
+    excluding = False  # in the list after "not suitable for:"
+    for line in _sentences(text):
+        item = line.startswith(_LIST_ITEM)
+        sentence = line[len("- ") :] if item else line
         folded = sentence.casefold()
-        _read_ages(sentence, folded, found)
+        excluding = excluding and item
+        excluded = excluding or bool(_EXCLUDES.search(folded))
+        _read_ages(sentence, folded, found, excluded=excluded)
+        excluding = excluding or (excluded and folded.endswith(":"))
         _read_school_years(sentence, folded, found)
         _read_criteria(sentence, folded, found)
         _read_region(sentence, found)
@@ -198,24 +211,33 @@ def _sentences(text: str | None) -> list[str]:
         return []
     cleaned = html.unescape(text).replace("\u00a0", " ")
     cleaned = re.sub(r"[‐-―−]", "-", cleaned)
+    # a bullet starts a list item, as a dash at the start of a line does
+    cleaned = re.sub(r"\s*[•·▪]\s*", "\n- ", cleaned)
     parts = (" ".join(part.split()) for part in _SENTENCE_END.split(cleaned))
     return [part for part in parts if part]
 
 
-def _read_ages(sentence: str, folded: str, found: _Found) -> None:
+def _read_ages(sentence: str, folded: str, found: _Found, *, excluded: bool) -> None:
+    """The ages ``sentence`` admits; when it names whom it ``excluded`` ("not
+    suitable for candidates under 18"), the ages it does not."""
     mins, maxes = [], []
-    for pattern in _AGE_RANGES:
+    for pattern in () if excluded else _AGE_RANGES:
         for match in pattern.finditer(folded):
             low, high = int(match[1]), int(match[2])
             if _plausible(low) and _plausible(high) and low <= high:
                 mins.append(low)
                 maxes.append(high)
-    mins += _ages(_AGE_MINIMUMS, folded)
-    maxes += _ages(_AGE_MAXIMUMS_INCLUSIVE, folded)
+    lowest = _ages(_AGE_MINIMUMS, folded)
+    highest = _ages(_AGE_MAXIMUMS_INCLUSIVE, folded)
     exclusive = _ages(_AGE_MAXIMUMS_EXCLUSIVE, folded)
     if _AGE_CONTEXT.search(folded):
         exclusive += _ages((_BARE_UNDER,), folded)
-    maxes += [age - 1 for age in exclusive]
+    if excluded:
+        maxes += [age - 1 for age in lowest]
+        mins += [age + 1 for age in highest] + exclusive
+    else:
+        mins += lowest
+        maxes += highest + [age - 1 for age in exclusive]
     if mins or maxes:
         found.mins += mins
         found.maxes += maxes

@@ -43,6 +43,35 @@ def test_date_02_g_eligibility_side_effect() -> None:
         pytest.param("For under 25s.", None, 24, id="under 25s"),
         pytest.param("You must be under 25.", None, 24, id="under 25"),
         pytest.param("Under the age of 19.", None, 18, id="under the age of"),
+        pytest.param(
+            "This role is NOT suitable for:\n\n- Students.\n- Candidates under the"
+            " age of 18 or not turning 18 before the training week.\n\nWhat it"
+            " involves.",
+            18,
+            None,
+            id="a list of whom it is not for",
+        ),
+        pytest.param(
+            "Not suitable for: • Students • Candidates under 18",
+            18,
+            None,
+            id="a bulleted list of whom it is not for",
+        ),
+        pytest.param(
+            "This role is not suitable for applicants under 21.",
+            21,
+            None,
+            id="not for those under",
+        ),
+        pytest.param(
+            "Applicants aged 65 or over cannot apply.", None, 64, id="cannot apply"
+        ),
+        pytest.param(
+            "Not suitable for:\n- Students\nCandidates under 18 are welcome.",
+            None,
+            17,
+            id="the list ends where its items do",
+        ),
         pytest.param("Aged up to 24.", None, 24, id="aged up to"),
         pytest.param("Young people aged 25 and under.", None, 25, id="and under"),
         pytest.param(
