@@ -38,16 +38,22 @@ class QueryParameters(BaseModel):
     def _empty_is_not_given(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
-        given = {}
+        given, blank = {}, []
         for name, value in values.items():
             if isinstance(value, list):
                 value = [v for v in value if not _blank(v)]
-                if not value:
-                    continue
-            elif _blank(value):
-                continue
-            given[name] = value
+            if _blank(value) or value == []:
+                blank.append(name)
+            else:
+                given[name] = value
+        for name in blank:
+            cls._given_empty(name, given)
         return given
+
+    @classmethod
+    def _given_empty(cls, name: str, given: dict[str, Any]) -> None:
+        """What else ``name`` given empty leaves without meaning, dropped
+        from ``given`` (a radius without its postcode)."""
 
 
 def _blank(value: Any) -> bool:

@@ -14,6 +14,7 @@ from hub.web.context import FeedContext, get_context
 from hub.web.errors import (
     ERROR_RESPONSES,
     ApiError,
+    ErrorBody,
     QueryParameters,
     refuse_unknown_parameters,
 )
@@ -149,7 +150,8 @@ def _summary(row: Any, base: str, goldens: dict[str, dict[str, Any]]) -> RawJSON
     responses={
         **_shape(OpportunityDetail),
         301: {"description": "Merged into another"},
-        410: {"description": "Deleted"},
+        404: {"model": ErrorBody, "description": "No such opportunity"},
+        410: {"model": ErrorBody, "description": "Deleted"},
     },
 )
 def get_opportunity(

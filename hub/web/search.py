@@ -57,10 +57,10 @@ Criterion = Literal[CRITERIA]  # type: ignore[valid-type]
 
 
 def _folded(values: object) -> object:
-    """Values as a vocabulary spells them: lower case, no padding."""
+    """A value, or values, as a vocabulary spells them: lower case, no padding."""
     if isinstance(values, list):
-        return [v.strip().lower() if isinstance(v, str) else v for v in values]
-    return values
+        return [_folded(v) for v in values]
+    return values.strip().lower() if isinstance(values, str) else values
 
 
 class OpportunityQuery(QueryParameters):
@@ -75,9 +75,11 @@ class OpportunityQuery(QueryParameters):
     type: Annotated[list[OpportunityType], BeforeValidator(_folded)] = Field(
         default_factory=list, description="Opportunity type (repeatable, any case)."
     )
-    in_scope: Literal["true", "false", "any"] = Field(
-        "true",
-        description="Published (in scope) ones only, the others only, or both.",
+    in_scope: Annotated[Literal["true", "false", "any"], BeforeValidator(_folded)] = (
+        Field(
+            "true",
+            description="Published (in scope) ones only, the others only, or both.",
+        )
     )
     region: str | None = Field(
         None,
@@ -108,7 +110,10 @@ class OpportunityQuery(QueryParameters):
         allow_inf_nan=False,
         description="Search radius around `near` (needs `near`).",
     )
-    mode: Literal["in_person", "remote", "hybrid", "national"] | None = None
+    mode: Annotated[
+        Literal["in_person", "remote", "hybrid", "national"] | None,
+        BeforeValidator(_folded),
+    ] = None
     age: int | None = Field(
         None, ge=0, le=120, description="An age the opportunity is open to."
     )
@@ -121,17 +126,34 @@ class OpportunityQuery(QueryParameters):
         default_factory=list,
         description="Eligibility criteria, all required (repeatable, any case).",
     )
-    provider_kind: Literal["charity", "employer", "government", "aggregator"] | None = (
-        None
-    )
+    provider_kind: Annotated[
+        Literal["charity", "employer", "government", "aggregator"] | None,
+        BeforeValidator(_folded),
+    ] = None
     source: list[str] = Field(
         default_factory=list,
         description="Listed on any of these sources (repeatable); `/sources`"
         " names them.",
     )
-    sort: Literal["closing", "newest", "distance"] = "closing"
+    sort: Annotated[
+        Literal["closing", "newest", "distance"], BeforeValidator(_folded)
+    ] = Field(
+        "closing",
+        description="By closing date (soonest first, none last), newest (by"
+        " posted date, or when the hub first saw a listing that gives none) or"
+        " distance from `near`.",
+    )
     limit: int = Field(20, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(None, max_length=1000)
+
+    @classmethod
+    def _given_empty(cls, name: str, given: dict[str, Any]) -> None:
+        # a form's empty postcode box: no place, so its radius and a sort by
+        # distance from it mean nothing either
+        if name == "near":
+            given.pop("radius_km", None)
+            if given.get("sort") == "distance":
+                del given["sort"]
 
     @field_validator("criteria", "source")
     @classmethod

@@ -154,6 +154,42 @@ def test_an_empty_value_is_taken_as_not_given(client, name):
     assert client.get("/opportunities", params={name: " "}).json() == everything.json()
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param({"near": "", "radius_km": "25"}, id="radius"),
+        pytest.param({"near": " ", "sort": "distance"}, id="sort by distance"),
+    ],
+)
+def test_an_empty_postcode_takes_its_radius_and_distance_sort_with_it(client, params):
+    """A form whose postcode box is empty sends its pre-filled radius too."""
+    answer = client.get("/opportunities", params=params)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == client.get("/opportunities").json()
+
+
+def test_a_radius_without_any_postcode_is_still_an_error(client):
+    answer = client.get("/opportunities", params={"radius_km": "25"})
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"][0]["parameter"] == "radius_km"
+
+
+@pytest.mark.parametrize(
+    ("name", "spelled"),
+    [
+        ("mode", "Remote"),
+        ("sort", " Newest"),
+        ("in_scope", "ANY"),
+        ("provider_kind", "Charity"),
+    ],
+)
+def test_a_named_value_is_read_in_any_case(client, name, spelled):
+    answer = client.get("/opportunities", params={name: spelled})
+    folded = client.get("/opportunities", params={name: spelled.strip().lower()})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == folded.json()
+
+
 def test_an_empty_one_of_repeated_values_is_dropped(client):
     given = client.get("/opportunities", params={"type": ["", "mentoring", " "]})
     assert ids(given) == ids(client.get("/opportunities", params={"type": "mentoring"}))
