@@ -40,6 +40,8 @@ class QueryParameters(BaseModel):
             return values
         given, blank = {}, []
         for name, value in values.items():
+            if ignored_parameter(name):
+                continue
             if isinstance(value, list):
                 value = [v for v in value if not _blank(v)]
             if _blank(value) or value == []:
@@ -54,6 +56,16 @@ class QueryParameters(BaseModel):
     def _given_empty(cls, name: str, given: dict[str, Any]) -> None:
         """What else ``name`` given empty leaves without meaning, dropped
         from ``given`` (a radius without its postcode)."""
+
+
+# what a link gathers on its way (campaign tags, click ids, a script's cache
+# buster): never a question asked of the feed, so every route ignores them
+_GATHERED = frozenset({"fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "_"})
+
+
+def ignored_parameter(name: str) -> bool:
+    """Whether every route ignores the query parameter ``name``."""
+    return name.startswith("utm_") or name in _GATHERED
 
 
 def _blank(value: Any) -> bool:
@@ -149,9 +161,15 @@ async def refuse_unknown_parameters(request: Request) -> None:
     """A dependency: a query parameter the route does not take is a 400, and so
     is one that takes a single value given more than once. An export that
     quietly dropped ``region=``, or a search that kept the last of two
-    ``near=``, would answer another question than the one asked."""
+    ``near=``, would answer another question than the one asked. What a link
+    gathers on its way (``utm_source``, ``fbclid``; :func:`ignored_parameter`)
+    is no question, and is ignored."""
     taken = _query_parameters(request.scope["route"])
-    given = Counter(name for name, _ in request.query_params.multi_items())
+    given = Counter(
+        name
+        for name, _ in request.query_params.multi_items()
+        if not ignored_parameter(name)
+    )
     unknown = [name for name in given if name not in taken]
     if unknown:
         details = [

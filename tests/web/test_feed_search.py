@@ -190,6 +190,29 @@ def test_a_named_value_is_read_in_any_case(client, name, spelled):
     assert answer.json() == folded.json()
 
 
+def without_next(answer):
+    """The answer but for a JSON page's link onwards, which keeps the tags."""
+    if answer.headers["content-type"] != "application/json":
+        return answer.content
+    return {k: v for k, v in answer.json().items() if k != "next"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/opportunities", "/opportunities/opp_a", "/feed", "/export.csv"]
+)
+def test_what_a_shared_link_gathers_is_ignored(client, path):
+    """A link shared with campaign tags, a click id or a script's cache buster
+    answers as without them; any other unknown parameter is still a 400."""
+    gathered = {"utm_source": "newsletter", "fbclid": "x1", "_": "1733400000"}
+    answer = client.get(path, params=gathered)
+    assert answer.status_code == 200, answer.text
+    assert without_next(answer) == without_next(client.get(path))
+
+    refused = client.get(path, params={"utm": "x"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "unknown_parameter"
+
+
 def test_an_empty_one_of_repeated_values_is_dropped(client):
     given = client.get("/opportunities", params={"type": ["", "mentoring", " "]})
     assert ids(given) == ids(client.get("/opportunities", params={"type": "mentoring"}))
