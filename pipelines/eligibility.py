@@ -66,8 +66,7 @@ _AGE_MAXIMUMS_EXCLUSIVE = (
 _BARE_UNDER = re.compile(rf"\bunder\s*(\d{{1,2}})\b(?!s\b){_UNIT}")
 _AGE_CONTEXT = re.compile(
     r"\b(?:ages?d?|old|young|you must be|applicants?|candidates?|students?|pupils?"
-    r"|people"
-    r"|learners?|eligible|open to|participants?)\b"
+    r"|people|learners?|eligible|open to|participants?)\b"
 )
 
 _SCHOOL_YEAR = re.compile(

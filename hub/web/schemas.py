@@ -72,10 +72,17 @@ class OpportunityPage(BaseModel):
 class OpportunityRecord(_Golden):
     """Every field of the merged opportunity, with each one's source."""
 
+    alternate_title: str | None = None
+    training_provider_name: str | None = None
     description_text: str | None = None
     description_safe_html: str | None = Field(
         None, description="Sanitised HTML: a small set of tags, no scripts."
     )
+    opens_date: datetime | None = Field(None, description="When applications open.")
+    duration_text: str | None = None
+    hours_text: str | None = None
+    positions: int | None = Field(None, description="How many places.")
+    cost: Pay | None = Field(None, description="What taking part costs.")
     support: list[str] | None = None
     support_evidence: dict[str, str] | None = None
     field_sources: dict[str, str] | None = Field(

@@ -14,9 +14,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from dedupe.adapter import FEED_FIELDS
+from hub.web.schemas import OpportunityDetail, OpportunityPage
 from spiders.items import Eligibility, Location, Pay, PayPeriod
 from storage.feed import record_change
 from storage.models import CrawlRun, Opportunity
+from storage.records import SUMMARY_FIELDS
 from storage.repository import finish_crawl_run
 from storage.session import transaction
 from tests.web.feed_builders import T0, days, golden, place
@@ -54,7 +57,8 @@ FULL = golden(
     support=["travel"],
     support_evidence={"travel": "Travel is paid."},
     sources=["brightpath", "gov_jobs"],
-    hours_text="37 hours a week",  # a field the description does not name
+    hours_text="37 hours a week",
+    a_later_field="kept",  # a field the description does not name
 )
 EMPTY = {
     "title": "Mentoring",
@@ -145,13 +149,13 @@ def test_the_sources_and_the_index_have_the_described_shape(client):
     check(shape(client, "/"), client.get("/").json())
 
 
-def test_the_shapes_name_the_fields_consumers_filter_and_show():
-    """The description is worth reading: the fields a consumer shows are
-    named, with their types, not left as any object."""
-    from hub.web.schemas import OpportunityDetail, OpportunityPage
-
+def test_the_shapes_name_every_field_the_records_are_made_of():
+    """The description is worth reading, and kept so: every field a list item
+    or a full record is made of is named, with its type, not left to
+    "additional properties"."""
     detail = OpportunityDetail.model_json_schema()["properties"]
     item = OpportunityPage.model_json_schema()["$defs"]["OpportunitySummary"]
-    for name in ("title", "closing_date", "pay", "locations", "eligibility"):
-        assert name in detail and name in item["properties"]
-    assert "listings" in detail and "description_safe_html" in detail
+
+    assert set(SUMMARY_FIELDS) <= set(item["properties"])
+    assert set(FEED_FIELDS) | set(SUMMARY_FIELDS) | {"field_sources"} <= set(detail)
+    assert "listings" in detail
